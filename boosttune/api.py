@@ -1,0 +1,247 @@
+"""``tune()``: the one call that runs every stage, Task → Folds → Backend → Study → Finalize."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib.metadata import version
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from boosttune._version import __version__
+from boosttune.backends import Backend, FitSettings, backend_class
+from boosttune.backends.base import DATASET_PARAMS
+from boosttune.cv import Folds, make_folds
+from boosttune.errors import BoostTuneError
+from boosttune.evaluate import SeedAverage, seed_average
+from boosttune.result import Ensemble, TuneResult
+from boosttune.spaces import SearchSpace, preset as preset_space
+from boosttune.task import Task, make_task
+from boosttune.tuning import (
+    Budget,
+    Objective,
+    grid_size,
+    make_pruner,
+    make_sampler,
+    run_search,
+)
+
+DEFAULT_N_TRIALS = 50  # when neither n_trials nor timeout is given
+
+
+def tune(
+    train: pd.DataFrame | np.ndarray,
+    target: Any = None,
+    *,
+    test: pd.DataFrame | np.ndarray | None = None,
+    model: str = "lightgbm",
+    task: str | None = None,
+    metric: Any = None,
+    cv: Any = 5,
+    cv_scheme: str | None = None,
+    groups: Any = None,
+    weights: Any = None,
+    id_column: str | None = None,
+    drop: Sequence[str] = (),
+    preset: str = "default",
+    space: SearchSpace | None = None,
+    fixed: dict[str, Any] | None = None,
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    sampler: Any = "tpe",
+    pruner: Any = "median",
+    seeds: int | Sequence[int] = 1,
+    seed: int = 0,
+    reshuffle_folds: bool = False,
+    early_stopping: str = "fold",
+    early_stopping_rounds: int = 100,
+    max_rounds: int = 10_000,
+    n_jobs: int | None = None,
+    progress: bool = True,
+) -> TuneResult:
+    """Tune ``model`` on ``train`` with cross-validation and return a :class:`TuneResult`.
+
+    ``target`` is a column of ``train`` or an array. ``cv`` is a fold count, an sklearn
+    splitter or (train, valid) index pairs; ``cv_scheme`` picks kfold, stratified, group,
+    stratified_group, time or predefined, with ``groups`` (a column or array) holding the
+    groups, the time order or the fold ids. ``timeout`` bounds the whole run in seconds,
+    finalize included; ``seeds`` re-runs the best params over that many seeds (or these seeds).
+    ``n_jobs`` is the number of CPU threads each model trains with (default: all cores).
+
+    >>> import boosttune as bt                                          # doctest: +SKIP
+    >>> result = bt.tune(train, target="class", metric="auc", n_trials=50, seeds=3)
+    >>> result.best_params, result.score, result.oof, result.test_pred  # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    seed_list = _seed_list(seeds, seed)
+    n_trials = _check_budget(n_trials, timeout)
+    the_task = make_task(train, target, test=test, task=task, metric=metric, weights=weights,
+                         groups=groups, id_column=id_column, drop=drop)
+    folds = make_folds(the_task, cv, cv_scheme, seed)
+    search_space = (space or preset_space(model, preset)).fix(**(fixed or {}))
+    settings = FitSettings(early_stopping, early_stopping_rounds, max_rounds,
+                           n_jobs or os.cpu_count() or 1)
+    backend = _make_backend(model, the_task, folds, settings, search_space)
+    if sampler == "grid" and n_trials is None:
+        n_trials = grid_size(search_space)
+
+    with _quiet_optuna():
+        study = optuna.create_study(
+            direction=the_task.metric.direction,
+            sampler=make_sampler(sampler, seed, search_space),
+            pruner=make_pruner(pruner, folds.n_splits),
+        )
+        objective = Objective(backend, search_space, seed, Budget(timeout, len(seed_list) - 1),
+                              report_fold_scores=pruner == "wilcoxon")
+        run_search(study, objective, n_trials, progress)
+    search_seconds = time.perf_counter() - started
+
+    assert objective.best_run is not None and objective.best_params is not None
+    backends = [backend] + [
+        _make_backend(model, the_task, make_folds(the_task, cv, cv_scheme, s), settings,
+                      search_space) if reshuffle_folds else backend
+        for s in seed_list[1:]
+    ]
+    final = seed_average(backends, objective.best_params, seed_list, reuse=objective.best_run)
+    n_rounds = int(round(final.score.table["n_rounds"].mean()))
+    wall = time.perf_counter() - started
+    config = {
+        "model": model, "task": the_task.kind, "metric": the_task.metric.name, "cv": repr(cv),
+        "cv_scheme": folds.scheme, "preset": preset, "space": search_space.to_dict(),
+        "n_trials": n_trials, "timeout": timeout, "sampler": str(sampler),
+        "pruner": str(pruner), "seeds": seed_list, "seed": seed,
+        "reshuffle_folds": reshuffle_folds, "early_stopping": early_stopping,
+        "early_stopping_rounds": early_stopping_rounds, "max_rounds": max_rounds,
+        "n_jobs": settings.n_threads,
+    }
+    timing = {"wall_seconds": wall, "search_seconds": search_seconds,
+              "native_seconds": sum({id(b): b.native_seconds for b in backends}.values())}
+    return TuneResult(
+        model=model,
+        best_params=dict(study.best_params),
+        params=backend.export_params(objective.best_params, n_rounds),
+        score=final.score,
+        oof=_oof_frame(the_task, folds, final),
+        test_pred=_test_frame(the_task, final),
+        trials=_trials_frame(study),
+        folds=folds,
+        manifest=_manifest(the_task, folds, study, objective.best_params, final, config, timing),
+        study=study,
+        ensemble=Ensemble(model, [(f.model, f.n_rounds) for r in final.runs for f in r.fits],
+                          the_task.encoder),
+    )
+
+
+def _seed_list(seeds: int | Sequence[int], seed: int) -> list[int]:
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise BoostTuneError(f"The 'seeds' parameter must be at least 1; got {seeds}.")
+        return [seed + i for i in range(int(seeds))]
+    listed = [int(s) for s in seeds]
+    if not listed or len(set(listed)) != len(listed):
+        raise BoostTuneError(f"The 'seeds' list must be non-empty and distinct; got {seeds}.")
+    return listed
+
+
+def _check_budget(n_trials: int | None, timeout: float | None) -> int | None:
+    if n_trials is not None and n_trials < 1:
+        raise BoostTuneError(f"The 'n_trials' parameter must be at least 1; got {n_trials}.")
+    if timeout is not None and timeout <= 0:
+        raise BoostTuneError(f"The 'timeout' parameter must be positive; got {timeout}.")
+    return DEFAULT_N_TRIALS if n_trials is None and timeout is None else n_trials
+
+
+def _make_backend(model: str, task: Task, folds: Folds, settings: FitSettings,
+                  space: SearchSpace) -> Backend:
+    dataset_params = {k: v for k, v in space.fixed.items() if k in DATASET_PARAMS}
+    backend = backend_class(model)(task, folds, settings, dataset_params)
+    backend.check_params(set(space.dimensions))
+    return backend
+
+
+@contextmanager
+def _quiet_optuna() -> Any:
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(level)
+
+
+def _pred_columns(task: Task) -> list[str]:
+    if task.kind == "multiclass":
+        return [f"pred_{c}" for c in task.classes or []]
+    return ["pred"]
+
+
+def _oof_frame(task: Task, folds: Folds, final: SeedAverage) -> pd.DataFrame:
+    frame = pd.DataFrame({"row": np.arange(task.n_rows), "fold": folds.fold_of_row(task.n_rows)})
+    preds = final.oof.reshape(task.n_rows, -1)
+    for j, name in enumerate(_pred_columns(task)):
+        frame[name] = preds[:, j]
+    codes = task.y.astype(np.int64) if task.classes is not None else None
+    frame["target"] = task.decode_labels(codes) if codes is not None else task.y
+    return frame
+
+
+def _test_frame(task: Task, final: SeedAverage) -> pd.DataFrame | None:
+    if final.test_pred is None:
+        return None
+    frame = pd.DataFrame()
+    if task.test_ids is not None:
+        frame[str(task.test_ids.name)] = task.test_ids.to_numpy()
+    preds = final.test_pred.reshape(len(final.test_pred), -1)
+    for j, name in enumerate(_pred_columns(task)):
+        frame[name] = preds[:, j]
+    return frame
+
+
+def _trials_frame(study: optuna.Study) -> pd.DataFrame:
+    frame = study.trials_dataframe(
+        attrs=("number", "value", "state", "duration", "params", "user_attrs"))
+    if "duration" in frame:
+        frame["duration"] = frame["duration"].dt.total_seconds()
+    return frame
+
+
+def _manifest(task: Task, folds: Folds, study: optuna.Study, best: dict[str, Any],
+              final: SeedAverage, config: dict[str, Any], timing: dict[str, float]
+              ) -> dict[str, Any]:
+    states = [t.state for t in study.trials]
+    score = final.score
+    return {
+        "boosttune": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": {name: version(name) for name in
+                     ("lightgbm", "xgboost", "optuna", "scikit-learn", "pandas", "numpy")}
+        | {"python": platform.python_version()},
+        "model": config["model"], "task": task.kind, "target": task.target_name,
+        "classes": task.classes, "device": "cpu",
+        "data": {"rows": task.n_rows, "features": len(task.encoder.columns),
+                 "sha256": task.data_hash(),
+                 "test_rows": None if task.X_test is None else len(task.X_test)},
+        "features": task.encoder.columns, "categories": task.encoder.categories,
+        "cv": {"scheme": folds.scheme, "n_splits": folds.n_splits, "seed": folds.seed},
+        "search": {
+            "n_trials": len(states),
+            "n_complete": states.count(optuna.trial.TrialState.COMPLETE),
+            "n_pruned": states.count(optuna.trial.TrialState.PRUNED),
+            "best_trial": study.best_trial.number,
+        },
+        "best_params": dict(study.best_params),
+        "params_used": best,
+        "score": {"metric": score.metric, "direction": score.direction, "mean": score.mean,
+                  "std": score.std, "per_seed": score.per_seed, "oof_score": score.oof_score,
+                  "definition": "per seed: mean of fold scores; reported: mean and std over "
+                                "seeds; oof_score: mean over folds of the seed-averaged OOF"},
+        "timing": timing,
+        "config": config,
+    }

@@ -1,0 +1,152 @@
+"""The backend protocol: per-fold native datasets built once, one early-stopped fit per call.
+
+Early-stopping policy ``fold`` stops on the validation fold (the Kaggle habit, slightly
+optimistic); ``inner`` stops on a seeded slice of the training fold, so the validation fold
+is never seen before it is scored (leak-free).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from boosttune.cv import Folds
+from boosttune.errors import BoostTuneError
+from boosttune.task import Task
+
+POLICIES = ("fold", "inner")
+INNER_FRACTION = 0.1  # share of the training fold held out for early stopping under 'inner'
+
+# Params fixed by the binned dataset: a run builds it once, so trials cannot vary them.
+DATASET_PARAMS = frozenset({"max_bin", "min_data_in_bin", "bin_construct_sample_cnt",
+                            "max_cat_threshold_bins", "enable_bundle", "use_missing",
+                            "zero_as_missing", "feature_pre_filter"})
+
+
+class BudgetExhausted(Exception):
+    """Raised from inside a fit when the run's time budget is spent."""
+
+
+@dataclass
+class FitSettings:
+    early_stopping: str = "fold"
+    early_stopping_rounds: int = 100
+    max_rounds: int = 10_000
+    n_threads: int = 1
+
+
+@dataclass
+class FoldFit:
+    """One early-stopped fit on one fold."""
+
+    fold: int
+    seed: int
+    n_rounds: int  # rounds kept (best iteration, 1-based)
+    valid_pred: np.ndarray
+    curves: dict[str, list[float]]
+    model: Any
+    seconds: float
+
+
+@dataclass
+class FoldParts:
+    fit: np.ndarray
+    stop: np.ndarray
+    valid: np.ndarray
+
+
+@dataclass
+class Backend(ABC):
+    """One library behind the engine. Subclasses build native datasets and train."""
+
+    name: ClassVar[str]
+    task: Task
+    folds: Folds
+    settings: FitSettings = field(default_factory=FitSettings)
+    dataset_params: dict[str, Any] = field(default_factory=dict)  # fixed binning params
+    native_seconds: float = 0.0  # time spent inside native train and predict calls
+    _parts: dict[int, FoldParts] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.settings.early_stopping not in POLICIES:
+            raise BoostTuneError(
+                f"The 'early_stopping' parameter must be one of {list(POLICIES)}; got "
+                f"{self.settings.early_stopping!r} instead."
+            )
+
+    def parts(self, fold: int) -> FoldParts:
+        """Row indices to fit on, to early-stop on, and to score, for one fold (cached)."""
+        if fold not in self._parts:
+            train, valid = self.folds.splits[fold]
+            if self.settings.early_stopping == "fold":
+                self._parts[fold] = FoldParts(train, valid, valid)
+            else:
+                fit, stop = self._inner_split(train, fold)
+                self._parts[fold] = FoldParts(fit, stop, valid)
+        return self._parts[fold]
+
+    def _inner_split(self, train: np.ndarray, fold: int) -> tuple[np.ndarray, np.ndarray]:
+        stratify = self.task.y[train] if self.task.kind != "regression" else None
+        try:
+            fit, stop = train_test_split(train, test_size=INNER_FRACTION,
+                                         random_state=self.folds.seed + fold, stratify=stratify)
+        except ValueError:  # a class too rare to stratify: fall back to a plain split
+            fit, stop = train_test_split(train, test_size=INNER_FRACTION,
+                                         random_state=self.folds.seed + fold)
+        return np.sort(fit), np.sort(stop)
+
+    def fit_fold(
+        self,
+        params: dict[str, Any],
+        fold: int,
+        seed: int,
+        *,
+        train_curve: bool = False,
+        stop: Callable[[], bool] | None = None,
+    ) -> FoldFit:
+        """Fit ``params`` on one fold with early stopping; predict its validation rows.
+
+        ``stop`` is polled every round; when it returns True the fit raises BudgetExhausted.
+        """
+        started = time.perf_counter()
+        model, n_rounds, curves = self._train(params, fold, seed, train_curve, stop)
+        valid_pred = self._predict_valid(model, fold, n_rounds)
+        seconds = time.perf_counter() - started
+        self.native_seconds += seconds
+        return FoldFit(fold, seed, n_rounds, valid_pred, curves, model, seconds)
+
+    def predict(self, model: Any, X: np.ndarray, n_rounds: int) -> np.ndarray:
+        started = time.perf_counter()
+        pred = self._predict_matrix(model, X, n_rounds)
+        self.native_seconds += time.perf_counter() - started
+        return pred
+
+    def check_params(self, names: set[str]) -> None:
+        varied = sorted(names & DATASET_PARAMS)
+        if varied:
+            raise BoostTuneError(
+                f"{varied} shape the binned dataset, which is built once per run; fix them "
+                "(fixed={...}) instead of searching them."
+            )
+
+    @abstractmethod
+    def _train(
+        self, params: dict[str, Any], fold: int, seed: int, train_curve: bool,
+        stop: Callable[[], bool] | None,
+    ) -> tuple[Any, int, dict[str, list[float]]]: ...
+
+    @abstractmethod
+    def _predict_valid(self, model: Any, fold: int, n_rounds: int) -> np.ndarray: ...
+
+    @abstractmethod
+    def _predict_matrix(self, model: Any, X: np.ndarray, n_rounds: int) -> np.ndarray: ...
+
+    @abstractmethod
+    def export_params(self, params: dict[str, Any], n_rounds: int) -> dict[str, Any]:
+        """Params for params.json, loadable into the library's sklearn estimator."""

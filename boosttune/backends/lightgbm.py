@@ -1,0 +1,99 @@
+"""LightGBM through ``lgb.train``: one binned Dataset per run, cheap per-fold subsets of it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import lightgbm as lgb
+import numpy as np
+
+from boosttune.backends.base import Backend, BudgetExhausted
+
+OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
+# Run-level settings that are not tuned params: kept out of params.json.
+RUN_KEYS = ("metric", "verbosity", "seed", "num_threads", "deterministic", "force_col_wise",
+            "num_class")
+
+
+@dataclass
+class LightGBMBackend(Backend):
+    name: ClassVar[str] = "lightgbm"
+    _full: lgb.Dataset | None = field(default=None, repr=False)
+    _datasets: dict[int, tuple[lgb.Dataset, lgb.Dataset]] = field(default_factory=dict,
+                                                                   repr=False)
+    _valid_X: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def _fold_datasets(self, fold: int) -> tuple[lgb.Dataset, lgb.Dataset]:
+        if self._full is None:
+            # bins are found once on all rows (unsupervised), as lgb.cv does; folds are subsets
+            self._full = lgb.Dataset(
+                self.task.X, label=self.task.y, weight=self.task.weights,
+                categorical_feature=self.task.encoder.categorical_indices or "auto",
+                free_raw_data=False,
+                params={"verbosity": -1, "feature_pre_filter": False, **self.dataset_params},
+            ).construct()
+        if fold not in self._datasets:
+            parts = self.parts(fold)
+            self._datasets[fold] = (self._full.subset(parts.fit), self._full.subset(parts.stop))
+        return self._datasets[fold]
+
+    def native_params(self, params: dict[str, Any], seed: int) -> dict[str, Any]:
+        task = self.task
+        base: dict[str, Any] = {
+            "objective": OBJECTIVE[task.kind],
+            "metric": task.metric.native_names(task.kind)[0],
+            "verbosity": -1, "seed": seed, "num_threads": self.settings.n_threads,
+            "deterministic": True, "force_col_wise": True,
+        }
+        if task.kind == "multiclass":
+            base["num_class"] = task.n_classes
+        return {**base, **self.dataset_params, **params}
+
+    def _train(
+        self, params: dict[str, Any], fold: int, seed: int, train_curve: bool,
+        stop: Callable[[], bool] | None,
+    ) -> tuple[Any, int, dict[str, list[float]]]:
+        train_set, stop_set = self._fold_datasets(fold)
+        sets, names = ([train_set, stop_set], ["train", "valid"]) if train_curve else (
+            [stop_set], ["valid"])
+        history: dict[str, Any] = {}
+        callbacks = [
+            lgb.early_stopping(self.settings.early_stopping_rounds, first_metric_only=True,
+                               verbose=False),
+            lgb.record_evaluation(history),
+        ]
+        if stop is not None:
+            callbacks.append(_stop_when(stop))
+        booster = lgb.train(self.native_params(params, seed), train_set,
+                            num_boost_round=self.settings.max_rounds, valid_sets=sets,
+                            valid_names=names, callbacks=callbacks)
+        n_rounds = booster.best_iteration or booster.current_iteration()
+        curves = {name: list(next(iter(values.values()))) for name, values in history.items()}
+        return booster, n_rounds, curves
+
+    def _predict_valid(self, model: Any, fold: int, n_rounds: int) -> np.ndarray:
+        if fold not in self._valid_X:
+            self._valid_X[fold] = self.task.X[self.parts(fold).valid]
+        return predict_native(model, self._valid_X[fold], n_rounds)
+
+    def _predict_matrix(self, model: Any, X: np.ndarray, n_rounds: int) -> np.ndarray:
+        return predict_native(model, X, n_rounds)
+
+    def export_params(self, params: dict[str, Any], n_rounds: int) -> dict[str, Any]:
+        native = self.native_params(params, seed=0)
+        exported = {k: v for k, v in native.items() if k not in RUN_KEYS}
+        return {**exported, "n_estimators": n_rounds}
+
+
+def predict_native(model: lgb.Booster, X: np.ndarray, n_rounds: int,
+                   categorical_indices: list[int] | None = None) -> np.ndarray:
+    return np.asarray(model.predict(X, num_iteration=n_rounds))
+
+
+def _stop_when(stop: Callable[[], bool]) -> Callable[[Any], None]:
+    def callback(env: Any) -> None:
+        if stop():
+            raise BudgetExhausted
+    return callback

@@ -1,0 +1,111 @@
+"""XGBoost through ``xgb.train``: per-fold QuantileDMatrix built once, reused by every trial."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import xgboost as xgb
+
+from boosttune.backends.base import Backend, BudgetExhausted
+
+OBJECTIVE = {"binary": "binary:logistic", "multiclass": "multi:softprob",
+             "regression": "reg:squarederror"}
+RUN_KEYS = ("eval_metric", "verbosity", "seed", "nthread", "num_class")
+
+
+@dataclass
+class XGBoostBackend(Backend):
+    name: ClassVar[str] = "xgboost"
+    # per fold: (fit rows, early-stopping rows, validation rows to predict)
+    _matrices: dict[int, tuple[xgb.DMatrix, xgb.DMatrix, xgb.DMatrix]] = field(
+        default_factory=dict, repr=False)
+
+    @property
+    def _feature_types(self) -> list[str]:
+        cats = set(self.task.encoder.categorical_indices)
+        return ["c" if j in cats else "q" for j in range(self.task.X.shape[1])]
+
+    def _fold_matrices(self, fold: int) -> tuple[xgb.DMatrix, xgb.DMatrix, xgb.DMatrix]:
+        if fold not in self._matrices:
+            parts, task = self.parts(fold), self.task
+
+            def matrix(rows: np.ndarray, ref: xgb.QuantileDMatrix | None) -> xgb.QuantileDMatrix:
+                return xgb.QuantileDMatrix(
+                    task.X[rows], label=task.y[rows],
+                    weight=None if task.weights is None else task.weights[rows],
+                    feature_types=self._feature_types, enable_categorical=True, ref=ref,
+                    max_bin=self.dataset_params.get("max_bin", 256),
+                    nthread=self.settings.n_threads)
+
+            fit = matrix(parts.fit, None)
+            stop = matrix(parts.stop, fit)
+            valid = stop if parts.valid is parts.stop else matrix(parts.valid, fit)
+            self._matrices[fold] = (fit, stop, valid)
+        return self._matrices[fold]
+
+    def native_params(self, params: dict[str, Any], seed: int) -> dict[str, Any]:
+        task = self.task
+        base: dict[str, Any] = {
+            "objective": OBJECTIVE[task.kind],
+            "eval_metric": task.metric.native_names(task.kind)[1],
+            "tree_method": "hist", "verbosity": 0, "seed": seed,
+            "nthread": self.settings.n_threads,
+        }
+        if task.kind == "multiclass":
+            base["num_class"] = task.n_classes
+        native = {**base, **self.dataset_params, **params}
+        if native.get("grow_policy") == "lossguide" and "max_depth" not in native:
+            native["max_depth"] = 0  # leaves, not depth, bound a lossguide tree
+        return native
+
+    def _train(
+        self, params: dict[str, Any], fold: int, seed: int, train_curve: bool,
+        stop: Callable[[], bool] | None,
+    ) -> tuple[Any, int, dict[str, list[float]]]:
+        fit, stop_set, _ = self._fold_matrices(fold)
+        evals = [(fit, "train"), (stop_set, "valid")] if train_curve else [(stop_set, "valid")]
+        history: dict[str, Any] = {}
+        callbacks = [_StopWhen(stop)] if stop is not None else None
+        booster = xgb.train(self.native_params(params, seed), fit,
+                            num_boost_round=self.settings.max_rounds, evals=evals,
+                            early_stopping_rounds=self.settings.early_stopping_rounds,
+                            evals_result=history, verbose_eval=False, callbacks=callbacks)
+        n_rounds = booster.best_iteration + 1
+        curves = {name: list(next(iter(values.values()))) for name, values in history.items()}
+        return booster, n_rounds, curves
+
+    def _predict_valid(self, model: Any, fold: int, n_rounds: int) -> np.ndarray:
+        valid = self._fold_matrices(fold)[2]
+        return np.asarray(model.predict(valid, iteration_range=(0, n_rounds)))
+
+    def _predict_matrix(self, model: Any, X: np.ndarray, n_rounds: int) -> np.ndarray:
+        return predict_native(model, X, n_rounds, self.task.encoder.categorical_indices)
+
+    def export_params(self, params: dict[str, Any], n_rounds: int) -> dict[str, Any]:
+        native = self.native_params(params, seed=0)
+        exported = {k: v for k, v in native.items() if k not in RUN_KEYS}
+        if self.task.encoder.categorical_indices:
+            exported["enable_categorical"] = True
+        return {**exported, "n_estimators": n_rounds}
+
+
+def predict_native(model: xgb.Booster, X: np.ndarray, n_rounds: int,
+                   categorical_indices: list[int] | None = None) -> np.ndarray:
+    cats = set(categorical_indices or [])
+    types = ["c" if j in cats else "q" for j in range(X.shape[1])]
+    matrix = xgb.DMatrix(X, feature_types=types, enable_categorical=True)
+    return np.asarray(model.predict(matrix, iteration_range=(0, n_rounds)))
+
+
+class _StopWhen(xgb.callback.TrainingCallback):
+    def __init__(self, stop: Callable[[], bool]) -> None:
+        super().__init__()
+        self._stop = stop
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        if self._stop():
+            raise BudgetExhausted
+        return False

@@ -1,0 +1,108 @@
+"""Run directory: write and read the files of a TuneResult.
+
+params.json · oof.parquet · test_pred.parquet · folds.parquet · scores.csv · trials.csv ·
+manifest.json. Each file is written to a temporary name and renamed into place, and
+manifest.json is written last: a directory with a manifest is a complete run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from boosttune.cv import Folds
+from boosttune.errors import BoostTuneError
+from boosttune.evaluate import CVScore
+from boosttune.result import TuneResult
+
+FILES = ("params.json", "oof.parquet", "test_pred.parquet", "folds.parquet", "scores.csv",
+         "trials.csv", "manifest.json")
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, default=_plain, ensure_ascii=False) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _write_text(path: Path, text: str) -> None:
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def _write_csv(path: Path, frame: pd.DataFrame) -> None:
+    write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def save_run(result: TuneResult, path: Path) -> Path:
+    _write_text(path / "params.json", to_json(result.params))
+    _write_parquet(path / "oof.parquet", result.oof)
+    if result.test_pred is not None:
+        _write_parquet(path / "test_pred.parquet", result.test_pred)
+    n_rows = len(result.oof)
+    _write_parquet(path / "folds.parquet", result.folds.to_frame(n_rows))
+    _write_csv(path / "scores.csv", result.score.table)
+    _write_csv(path / "trials.csv", _flat_trials(result.trials))
+    _write_text(path / "manifest.json", to_json(result.manifest))
+    return path
+
+
+def _flat_trials(trials: pd.DataFrame) -> pd.DataFrame:
+    # list-valued cells (fold scores) become JSON text so the CSV reads back unambiguously
+    return trials.apply(
+        lambda col: col.map(lambda v: json.dumps(v) if isinstance(v, list) else v)
+    )
+
+
+def load_run(path: Path) -> TuneResult:
+    manifest_path = path / "manifest.json"
+    if not manifest_path.exists():
+        raise BoostTuneError(
+            f"{path} is not a complete run directory (no manifest.json); was the run killed?"
+        )
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    summary = manifest["score"]
+    score = CVScore(summary["metric"], summary["direction"], summary["mean"], summary["std"],
+                    summary["per_seed"], pd.read_csv(path / "scores.csv"), summary["oof_score"])
+    test_path = path / "test_pred.parquet"
+    cv = manifest["cv"]
+    return TuneResult(
+        model=manifest["model"],
+        best_params=manifest["best_params"],
+        params=json.loads((path / "params.json").read_text(encoding="utf-8")),
+        score=score,
+        oof=pd.read_parquet(path / "oof.parquet"),
+        test_pred=pd.read_parquet(test_path) if test_path.exists() else None,
+        trials=pd.read_csv(path / "trials.csv"),
+        folds=Folds.from_frame(pd.read_parquet(path / "folds.parquet"), cv["scheme"], cv["seed"]),
+        manifest=manifest,
+    )

@@ -1,0 +1,92 @@
+"""TuneResult: what a run found, ready to inspect, predict with, save and load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from boosttune.backends import PREDICT
+from boosttune.cv import Folds
+from boosttune.errors import BoostTuneError
+from boosttune.evaluate import CVScore
+from boosttune.task import FeatureEncoder
+
+
+@dataclass
+class Ensemble:
+    """The finalize fits (folds × seeds); predictions are their average."""
+
+    model: str
+    members: list[tuple[Any, int]]  # (native booster, rounds to use)
+    encoder: FeatureEncoder
+
+    def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        if not isinstance(X, pd.DataFrame):
+            array = np.asarray(X)
+            X = pd.DataFrame(array, columns=[f"f{i}" for i in range(array.shape[1])])
+        matrix = self.encoder.transform(X, "data to predict")
+        predict = PREDICT[self.model]
+        cats = self.encoder.categorical_indices
+        return np.mean([predict(m, matrix, n, cats) for m, n in self.members], axis=0)
+
+
+@dataclass
+class TuneResult:
+    """Best params, seed-averaged score, OOF and test predictions, trials, folds, manifest.
+
+    ``params`` loads straight into the library's sklearn estimator, e.g.
+    ``lightgbm.LGBMClassifier(**result.params)``; ``best_params`` are the searched ones only.
+    """
+
+    model: str
+    best_params: dict[str, Any]
+    params: dict[str, Any]
+    score: CVScore
+    oof: pd.DataFrame
+    test_pred: pd.DataFrame | None
+    trials: pd.DataFrame
+    folds: Folds
+    manifest: dict[str, Any]
+    study: optuna.Study | None = None
+    ensemble: Ensemble | None = None
+
+    @property
+    def classes(self) -> list[Any] | None:
+        return self.manifest.get("classes")
+
+    def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Average prediction of the fold models of every seed: P(positive class) for binary,
+        (n, K) probabilities for multiclass, values for regression."""
+        if self.ensemble is None:
+            raise BoostTuneError(
+                "This result holds no models (it was loaded from disk); run tune() again "
+                "or train with result.params."
+            )
+        return self.ensemble.predict(X)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the run directory (every file atomically); returns its path."""
+        from boosttune.export import save_run
+
+        return save_run(self, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> TuneResult:
+        from boosttune.export import load_run
+
+        return load_run(Path(path))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={_short(v)}" for k, v in self.best_params.items())
+        trials = self.manifest.get("search", {})
+        return (f"TuneResult({self.model}: {self.score}; {trials.get('n_complete', '?')} "
+                f"complete / {trials.get('n_pruned', '?')} pruned trials; {shown})")
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else repr(value)

@@ -1,0 +1,6 @@
+"""Search spaces: the SearchSpace type, its dimensions, and the presets."""
+
+from boosttune.spaces.base import Categorical, Dimension, Float, Int, SearchSpace
+from boosttune.spaces.presets import TIERS, preset
+
+__all__ = ["TIERS", "Categorical", "Dimension", "Float", "Int", "SearchSpace", "preset"]

@@ -1,0 +1,168 @@
+"""The search: Optuna study (sampler, pruner), the objective, the time budget, the loop.
+
+The objective cross-validates a sampled configuration on the run's fixed folds and reports the
+running CV score after each fold, so the pruner can stop a hopeless trial after a fold or two.
+The best trial's run (fold models included) is kept, so finalize does not fit it again.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import optuna
+import xgboost as xgb
+from tqdm.auto import tqdm
+
+from boosttune.backends import Backend, BudgetExhausted
+from boosttune.errors import BoostTuneError
+from boosttune.evaluate import CVRun, cross_validate
+from boosttune.spaces import SearchSpace
+
+SAMPLERS = ("tpe", "random", "grid", "qmc", "cmaes", "gp")
+PRUNERS = ("median", "successive_halving", "hyperband", "wilcoxon", "none")
+GRID_POINTS = 3  # values per numeric dimension under sampler='grid'
+
+
+def make_sampler(sampler: str | optuna.samplers.BaseSampler, seed: int,
+                 space: SearchSpace) -> optuna.samplers.BaseSampler:
+    if isinstance(sampler, optuna.samplers.BaseSampler):
+        return sampler
+    if sampler == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if sampler == "grid":
+        return optuna.samplers.GridSampler(space.grid(GRID_POINTS), seed=seed)
+    if sampler == "qmc":
+        return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
+    if sampler == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    if sampler == "gp":
+        try:
+            import torch  # noqa: F401  (GPSampler needs it)
+        except ImportError:
+            raise BoostTuneError(
+                "sampler='gp' needs PyTorch: pip install torch, or choose another sampler."
+            ) from None
+        return optuna.samplers.GPSampler(seed=seed)
+    raise BoostTuneError(
+        f"The 'sampler' parameter must be one of {list(SAMPLERS)} or an Optuna sampler; got "
+        f"{sampler!r} instead."
+    )
+
+
+def make_pruner(pruner: str | optuna.pruners.BasePruner | None,
+                n_folds: int) -> optuna.pruners.BasePruner:
+    if isinstance(pruner, optuna.pruners.BasePruner):
+        return pruner
+    if pruner in (None, "none"):
+        return optuna.pruners.NopPruner()
+    if pruner == "median":
+        # judge a trial after its second fold, against trials that finished at least five
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    if pruner == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1)
+    if pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=n_folds)
+    if pruner == "wilcoxon":
+        return optuna.pruners.WilcoxonPruner(p_threshold=0.1)
+    raise BoostTuneError(
+        f"The 'pruner' parameter must be one of {list(PRUNERS)} or an Optuna pruner; got "
+        f"{pruner!r} instead."
+    )
+
+
+@dataclass
+class Budget:
+    """Wall-clock budget of a whole run; the search leaves time for finalize's extra seeds."""
+
+    timeout: float | None
+    extra_runs: int  # full CV runs finalize still needs after the search (seeds - 1)
+    started: float = field(default_factory=time.perf_counter)
+    best_run_seconds: float = 0.0
+
+    def exhausted(self) -> bool:
+        if self.timeout is None:
+            return False
+        reserve = self.extra_runs * self.best_run_seconds
+        return time.perf_counter() >= self.started + self.timeout - reserve
+
+
+@dataclass
+class Objective:
+    backend: Backend
+    space: SearchSpace
+    seed: int
+    budget: Budget
+    report_fold_scores: bool = False  # the Wilcoxon pruner compares fold by fold
+    best_run: CVRun | None = None
+    best_params: dict[str, Any] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        params = {**self.space.fixed, **self.space.suggest(trial)}
+        n_folds = self.backend.folds.n_splits
+
+        def after_fold(k: int, scores: list[float]) -> None:
+            trial.report(scores[-1] if self.report_fold_scores else float(np.mean(scores)), k)
+            if k < n_folds - 1 and trial.should_prune():
+                trial.set_user_attr("pruned_after_folds", k + 1)
+                raise optuna.TrialPruned(f"pruned after fold {k + 1}")
+
+        stop = self.budget.exhausted if self.best_run is not None else None
+        try:
+            run = cross_validate(self.backend, params, self.seed, after_fold=after_fold, stop=stop)
+        except BudgetExhausted:
+            trial.set_user_attr("stopped_by_budget", True)
+            raise optuna.TrialPruned("time budget spent") from None
+        except (lgb.basic.LightGBMError, xgb.core.XGBoostError) as exc:
+            raise BoostTuneError(
+                f"{self.backend.name} rejected the params {params}: {exc}. Check the names and "
+                "values of fixed params and of your search space."
+            ) from None
+        trial.set_user_attr("n_rounds", run.mean_rounds)
+        trial.set_user_attr("fold_scores", run.fold_scores)
+        self._keep_if_best(trial, run, params)
+        return run.score
+
+    def _keep_if_best(self, trial: optuna.Trial, run: CVRun, params: dict[str, Any]) -> None:
+        maximize = trial.study.direction == optuna.study.StudyDirection.MAXIMIZE
+        with self._lock:
+            best = self.best_run
+            if best is None or (run.score > best.score if maximize else run.score < best.score):
+                self.best_run, self.best_params = run, params
+                self.budget.best_run_seconds = run.seconds
+
+
+def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
+               progress: bool) -> None:
+    """Run trials until ``n_trials`` or the budget is spent; a progress bar shows the best."""
+    bar = tqdm(total=n_trials, desc=f"boosttune {objective.backend.name}", unit="trial",
+               disable=not progress, leave=True)
+
+    def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        bar.update(1)
+        if objective.best_run is not None:
+            bar.set_postfix(best=f"{objective.best_run.score:.5f}", refresh=False)
+        if objective.budget.exhausted():
+            study.stop()
+
+    try:
+        study.optimize(objective, n_trials=n_trials, callbacks=[after_trial],
+                       gc_after_trial=False)
+    finally:
+        bar.close()
+    if objective.best_run is None:
+        raise BoostTuneError(
+            "No trial finished within the budget; raise timeout or lower the round ceiling."
+        )
+
+
+def grid_size(space: SearchSpace) -> int:
+    return math.prod(len(v) for v in space.grid(GRID_POINTS).values())
