@@ -82,7 +82,7 @@ class FeatureEncoder:
         values = column
         if all(isinstance(k, str) for k in known):  # text categories: match on the text
             values = column.astype(str).where(column.notna(), None)
-        codes = pd.Categorical(values, categories=known).codes.astype(np.float64)
+        codes = pd.Index(known).get_indexer(values).astype(np.float64)  # -1: missing or unseen
         unseen = int(((codes < 0) & column.notna().to_numpy()).sum())
         if unseen:
             warnings.warn(

@@ -15,6 +15,12 @@ OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regr
 # Run-level settings that are not tuned params: kept out of params.json.
 RUN_KEYS = ("metric", "verbosity", "seed", "num_threads", "deterministic", "force_col_wise",
             "num_class")
+# Native name → the sklearn wrapper's name, which lgb.train also accepts as an alias: params.json
+# then loads into LGBMClassifier(**params) without "X is set, Y will be ignored" warnings.
+SKLEARN_NAMES = {"feature_fraction": "colsample_bytree", "bagging_fraction": "subsample",
+                 "bagging_freq": "subsample_freq", "lambda_l1": "reg_alpha",
+                 "lambda_l2": "reg_lambda", "min_gain_to_split": "min_split_gain",
+                 "min_sum_hessian_in_leaf": "min_child_weight"}
 
 
 @dataclass
@@ -83,7 +89,7 @@ class LightGBMBackend(Backend):
 
     def export_params(self, params: dict[str, Any], n_rounds: int) -> dict[str, Any]:
         native = self.native_params(params, seed=0)
-        exported = {k: v for k, v in native.items() if k not in RUN_KEYS}
+        exported = {SKLEARN_NAMES.get(k, k): v for k, v in native.items() if k not in RUN_KEYS}
         return {**exported, "n_estimators": n_rounds}
 
 

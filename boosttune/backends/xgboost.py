@@ -79,7 +79,7 @@ class XGBoostBackend(Backend):
 
     def _predict_valid(self, model: Any, fold: int, n_rounds: int) -> np.ndarray:
         valid = self._fold_matrices(fold)[2]
-        return np.asarray(model.predict(valid, iteration_range=(0, n_rounds)))
+        return _as_probabilities(model.predict(valid, iteration_range=(0, n_rounds)))
 
     def _predict_matrix(self, model: Any, X: np.ndarray, n_rounds: int) -> np.ndarray:
         return predict_native(model, X, n_rounds, self.task.encoder.categorical_indices)
@@ -97,7 +97,13 @@ def predict_native(model: xgb.Booster, X: np.ndarray, n_rounds: int,
     cats = set(categorical_indices or [])
     types = ["c" if j in cats else "q" for j in range(X.shape[1])]
     matrix = xgb.DMatrix(X, feature_types=types, enable_categorical=True)
-    return np.asarray(model.predict(matrix, iteration_range=(0, n_rounds)))
+    return _as_probabilities(model.predict(matrix, iteration_range=(0, n_rounds)))
+
+
+def _as_probabilities(pred: np.ndarray) -> np.ndarray:
+    # float32 class probabilities miss 1.0 by rounding; rescale in float64 so they sum to one
+    pred = np.asarray(pred, dtype=np.float64)
+    return pred / pred.sum(axis=1, keepdims=True) if pred.ndim == 2 else pred
 
 
 class _StopWhen(xgb.callback.TrainingCallback):

@@ -1,0 +1,92 @@
+"""Fold schemes: each made once from a seed; bad combinations explained."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.model_selection import ShuffleSplit
+
+import boosttune as bt
+from boosttune.cv import Folds, make_folds
+from boosttune.task import make_task
+
+
+def _valid_sets(folds: Folds) -> list[set[int]]:
+    return [set(v.tolist()) for _, v in folds.splits]
+
+
+def test_stratified_is_default_for_classification_and_seeded(breast_cancer):
+    task = make_task(breast_cancer, "target")
+    first, again = make_folds(task, 5, seed=1), make_folds(task, 5, seed=1)
+    assert first.scheme == "stratified"
+    assert _valid_sets(first) == _valid_sets(again)
+    assert _valid_sets(first) != _valid_sets(make_folds(task, 5, seed=2))
+    rates = [task.y[v].mean() for _, v in first.splits]
+    assert max(rates) - min(rates) < 0.02
+    assert (first.fold_of_row(task.n_rows) >= 0).all()
+
+
+def test_group_folds_never_split_a_group(diamonds):
+    task = make_task(diamonds, "price", groups="color")
+    folds = make_folds(task, 3)
+    assert folds.scheme == "group"
+    for train, valid in folds.splits:
+        assert not set(task.groups[train]) & set(task.groups[valid])
+
+
+def test_stratified_group_and_predefined(adult):
+    task = make_task(adult, "class", groups="education")
+    folds = make_folds(task, 3, "stratified_group")
+    for train, valid in folds.splits:
+        assert not set(task.groups[train]) & set(task.groups[valid])
+    fold_ids = np.arange(len(adult)) % 4
+    predefined = make_folds(make_task(adult, "class", groups=fold_ids), scheme="predefined")
+    assert predefined.n_splits == 4
+    assert (predefined.fold_of_row(len(adult)) == fold_ids).all()
+
+
+def test_time_folds_train_only_on_the_past(diabetes):
+    order = np.random.default_rng(0).permutation(len(diabetes))
+    task = make_task(diabetes, "target", groups=order)
+    folds = make_folds(task, 4, "time")
+    for train, valid in folds.splits:
+        assert order[train].max() < order[valid].min()
+    assert (folds.fold_of_row(task.n_rows) == -1).sum() > 0  # the first block is never validated
+
+
+def test_sklearn_splitter_and_index_pairs(breast_cancer):
+    task = make_task(breast_cancer, "target")
+    splitter = make_folds(task, ShuffleSplit(3, test_size=0.2, random_state=0))
+    assert splitter.n_splits == 3
+    pairs = [(np.arange(0, 300), np.arange(300, 569)), (np.arange(269, 569), np.arange(0, 269))]
+    assert make_folds(task, pairs).n_splits == 2
+
+
+def test_folds_round_trip_through_a_frame(breast_cancer):
+    task = make_task(breast_cancer, "target")
+    folds = make_folds(task, 4, "time")
+    back = Folds.from_frame(folds.to_frame(task.n_rows), folds.scheme, folds.seed)
+    for (t1, v1), (t2, v2) in zip(folds.splits, back.splits, strict=True):
+        assert (t1 == t2).all() and (v1 == v2).all()
+
+
+def test_fewer_rows_than_folds(diabetes):
+    task = make_task(diabetes.iloc[:6], "target")
+    with pytest.raises(bt.BoostTuneError, match="cv=10 folds need at least 10 rows"):
+        make_folds(task, 10, "kfold")
+
+
+def test_rare_class_under_stratified_cv(iris):
+    frame = iris.drop(index=iris.index[(iris["target"] == 2)][3:]).reset_index(drop=True)
+    with pytest.raises(bt.BoostTuneError, match=r"at least 5 rows of each class.*\(2, 3\)"):
+        make_folds(make_task(frame, "target"), 5)
+
+
+def test_group_cv_without_groups(breast_cancer):
+    with pytest.raises(bt.BoostTuneError, match="cv_scheme='group' needs groups"):
+        make_folds(make_task(breast_cancer, "target"), 5, "group")
+
+
+def test_unknown_scheme(breast_cancer):
+    with pytest.raises(bt.BoostTuneError, match="'cv_scheme' parameter must be one of"):
+        make_folds(make_task(breast_cancer, "target"), 5, "random")

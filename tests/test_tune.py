@@ -1,0 +1,184 @@
+"""tune() end to end: real LightGBM and XGBoost fits on small real data, no mocks."""
+
+from __future__ import annotations
+
+import json
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GroupKFold
+
+import boosttune as bt
+from boosttune.metrics import METRICS
+from tests.conftest import FAST
+
+MODELS = ["lightgbm", "xgboost"]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_binary_with_categoricals_and_nan(adult, model):
+    train, test = adult.iloc[:1200], adult.iloc[1200:]
+    result = bt.tune(train, "class", test=test.drop(columns="class"), model=model,
+                     metric="auc", seeds=2, **FAST)
+    assert 0.8 < result.score.mean < 1.0
+    assert result.score.n_seeds == 2 and len(result.score.table) == 2 * 3
+    assert set(result.oof.columns) == {"row", "fold", "pred", "target"}
+    assert result.oof["pred"].between(0, 1).all()
+    assert result.test_pred is not None and len(result.test_pred) == len(test)
+    held_out = roc_auc_score(test["class"] == ">50K", result.test_pred["pred"])
+    assert held_out > 0.8
+    np.testing.assert_allclose(result.predict(test), result.test_pred["pred"])
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_multiclass(iris, model):
+    result = bt.tune(iris, "target", model=model, **FAST)
+    assert result.score.metric == "multi_logloss" and result.score.mean < 0.5
+    assert [c for c in result.oof.columns if c.startswith("pred_")] == ["pred_0", "pred_1",
+                                                                       "pred_2"]
+    np.testing.assert_allclose(result.oof.filter(like="pred_").sum(axis=1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_regression_with_group_cv(diamonds, model):
+    result = bt.tune(diamonds, "price", model=model, metric="rmse", groups="color",
+                     drop=["color"], **FAST)
+    assert result.folds.scheme == "group"
+    assert result.score.mean < 0.5 * diamonds["price"].std()
+    assert result.manifest["features"] == [c for c in diamonds.columns
+                                           if c not in ("price", "color")]
+
+
+def test_every_metric_runs_for_its_task(breast_cancer, iris, diabetes):
+    for name, metric in METRICS.items():
+        data = (diabetes if "regression" in metric.tasks
+                else breast_cancer if "binary" in metric.tasks else iris)
+        result = bt.tune(data, "target", metric=name, **{**FAST, "n_trials": 1})
+        assert np.isfinite(result.score.mean), name
+
+
+def test_custom_metric_with_direction(breast_cancer):
+    def gini(y, p):
+        return 2 * roc_auc_score(y, p) - 1
+
+    result = bt.tune(breast_cancer, "target", metric=(gini, "maximize"), **FAST)
+    assert result.score.metric == "gini" and 0.9 < result.score.mean <= 1.0
+
+
+def test_score_recomputed_from_saved_oof_matches(adult, tmp_path):
+    result = bt.tune(adult, "class", seeds=2, **FAST)
+    path = result.save(tmp_path / "run")
+    oof = pd.read_parquet(path / "oof.parquet")
+    y = (oof["target"] == ">50K").to_numpy()
+    fold_scores = [roc_auc_score(y[oof["fold"] == k], oof["pred"][oof["fold"] == k])
+                   for k in range(3)]
+    assert np.mean(fold_scores) == pytest.approx(result.score.oof_score, abs=1e-12)
+    scores = pd.read_csv(path / "scores.csv")
+    per_seed = scores.groupby("seed")["score"].mean()
+    assert per_seed.mean() == pytest.approx(result.score.mean, abs=1e-12)
+    assert per_seed.std() == pytest.approx(result.score.std, abs=1e-12)
+
+
+def test_save_and_load_round_trip(adult, tmp_path):
+    train, test = adult.iloc[:1200], adult.iloc[1200:].drop(columns="class")
+    result = bt.tune(train, "class", test=test, **FAST)
+    path = result.save(tmp_path / "run")
+    assert sorted(p.name for p in path.iterdir()) == sorted(
+        ["params.json", "oof.parquet", "test_pred.parquet", "folds.parquet", "scores.csv",
+         "trials.csv", "manifest.json"])
+    loaded = bt.TuneResult.load(path)
+    assert loaded.params == result.params and loaded.best_params == result.best_params
+    pd.testing.assert_frame_equal(loaded.oof, result.oof)
+    assert loaded.score.mean == result.score.mean
+    assert len(loaded.trials) == FAST["n_trials"]
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["data"]["rows"] == 1200 and len(manifest["data"]["sha256"]) == 64
+    assert {"lightgbm", "xgboost", "optuna"} <= set(manifest["versions"])
+    with pytest.raises(bt.BoostTuneError, match="holds no models"):
+        loaded.predict(test)
+
+
+def test_exported_params_load_into_sklearn_wrappers(breast_cancer, iris):
+    X, y = breast_cancer.drop(columns="target"), breast_cancer["target"]
+    lgb_params = bt.tune(breast_cancer, "target", **FAST).params
+    model = lgb.LGBMClassifier(**lgb_params, verbose=-1).fit(X, y)
+    assert model.booster_.num_trees() == lgb_params["n_estimators"]
+    xgb_params = bt.tune(iris, "target", model="xgboost", **FAST).params
+    fitted = xgb.XGBClassifier(**xgb_params).fit(iris.drop(columns="target"), iris["target"])
+    assert fitted.get_booster().num_boosted_rounds() == xgb_params["n_estimators"]
+
+
+def test_same_seed_gives_identical_params_and_oof_bytes(adult, tmp_path):
+    paths = [bt.tune(adult, "class", **FAST).save(tmp_path / f"run{i}") for i in range(2)]
+    params = [json.loads((p / "params.json").read_text()) for p in paths]
+    assert params[0] == params[1]
+    assert (paths[0] / "oof.parquet").read_bytes() == (paths[1] / "oof.parquet").read_bytes()
+    other = bt.tune(adult, "class", **{**FAST, "n_trials": 4}, seed=1)
+    assert other.params != params[0]
+
+
+def test_inner_early_stopping_never_fits_on_the_scored_fold(breast_cancer):
+    fold = bt.tune(breast_cancer, "target", early_stopping="fold", **FAST)
+    inner = bt.tune(breast_cancer, "target", early_stopping="inner", **FAST)
+    assert inner.manifest["config"]["early_stopping"] == "inner"
+    assert inner.score.mean != fold.score.mean
+
+
+def test_curves_and_best_iteration_are_recorded(breast_cancer):
+    from boosttune.backends import FitSettings
+    from boosttune.backends.lightgbm import LightGBMBackend
+    from boosttune.task import make_task
+
+    task = make_task(breast_cancer, "target")
+    backend = LightGBMBackend(task, bt.make_folds(task, 3), FitSettings(max_rounds=500,
+                                                                        early_stopping_rounds=10))
+    fit = backend.fit_fold({"learning_rate": 0.3}, 0, seed=0, train_curve=True)
+    assert set(fit.curves) == {"train", "valid"}
+    assert len(fit.curves["valid"]) == fit.n_rounds + 10
+    assert fit.curves["valid"][fit.n_rounds - 1] == max(fit.curves["valid"])
+
+
+def test_pruner_stops_hopeless_trials(adult):
+    result = bt.tune(adult, "class", **{**FAST, "n_trials": 16}, pruner="median")
+    assert result.manifest["search"]["n_pruned"] > 0
+    pruned = result.trials[result.trials["state"] == "PRUNED"]
+    assert (pruned["user_attrs_pruned_after_folds"] < 3).all()
+
+
+@pytest.mark.parametrize("sampler", ["random", "grid", "qmc", "cmaes"])
+def test_samplers_by_name(breast_cancer, sampler):
+    space = bt.preset("lightgbm", "fast").without("min_child_samples", "feature_fraction")
+    result = bt.tune(breast_cancer, "target", space=space, sampler=sampler,
+                     **{**FAST, "n_trials": 3 if sampler != "grid" else None})
+    expected = 9 if sampler == "grid" else 3
+    assert len(result.trials) == expected
+
+
+def test_timeout_bounds_the_whole_run(adult):
+    result = bt.tune(adult, "class", **{**FAST, "n_trials": None}, timeout=6, seeds=2)
+    assert result.manifest["search"]["n_complete"] >= 1
+    assert result.manifest["timing"]["wall_seconds"] < 6 * 1.5
+
+
+def test_sklearn_splitter_as_cv(diamonds):
+    groups = diamonds["clarity"]
+    result = bt.tune(diamonds, "price", cv=GroupKFold(3), groups=groups,
+                     **{k: v for k, v in FAST.items() if k != "cv"})
+    assert result.folds.n_splits == 3
+
+
+def test_fixing_a_binning_param_is_allowed_searching_it_is_not(breast_cancer):
+    fixed = bt.tune(breast_cancer, "target", fixed={"max_bin": 63}, **FAST)
+    assert fixed.params["max_bin"] == 63
+    space = bt.preset("lightgbm", "fast").with_dimension("max_bin", bt.Int(15, 255))
+    with pytest.raises(bt.BoostTuneError, match=r"\['max_bin'\] shape the binned dataset"):
+        bt.tune(breast_cancer, "target", space=space, **FAST)
+
+
+def test_bad_param_value_is_reported_without_a_library_traceback(breast_cancer):
+    with pytest.raises(bt.BoostTuneError, match="lightgbm rejected the params"):
+        bt.tune(breast_cancer, "target", fixed={"num_leaves": -3}, **FAST)
