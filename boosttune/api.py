@@ -22,7 +22,8 @@ from boosttune.cv import Folds, make_folds
 from boosttune.errors import BoostTuneError
 from boosttune.evaluate import SeedAverage, seed_average
 from boosttune.result import Ensemble, TuneResult
-from boosttune.spaces import SearchSpace, preset as preset_space
+from boosttune.spaces import SearchSpace
+from boosttune.spaces import preset as preset_space
 from boosttune.task import Task, make_task
 from boosttune.tuning import (
     Budget,
@@ -110,7 +111,7 @@ def tune(
         for s in seed_list[1:]
     ]
     final = seed_average(backends, objective.best_params, seed_list, reuse=objective.best_run)
-    n_rounds = int(round(final.score.table["n_rounds"].mean()))
+    n_rounds = int(np.rint(final.score.table["n_rounds"].mean()))
     wall = time.perf_counter() - started
     config = {
         "model": model, "task": the_task.kind, "metric": the_task.metric.name, "cv": repr(cv),
@@ -144,6 +145,8 @@ def _seed_list(seeds: int | Sequence[int], seed: int) -> list[int]:
         if seeds < 1:
             raise BoostTuneError(f"The 'seeds' parameter must be at least 1; got {seeds}.")
         return [seed + i for i in range(int(seeds))]
+    if isinstance(seeds, bool):
+        raise BoostTuneError(f"The 'seeds' parameter must be an int or a list; got {seeds}.")
     listed = [int(s) for s in seeds]
     if not listed or len(set(listed)) != len(listed):
         raise BoostTuneError(f"The 'seeds' list must be non-empty and distinct; got {seeds}.")

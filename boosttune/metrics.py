@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 from sklearn import metrics as skm
@@ -124,7 +124,7 @@ def get_metric(metric: str | Metric | tuple[Callable, str] | None, kind: str) ->
     if isinstance(metric, tuple) and len(metric) == 2 and callable(metric[0]):
         fn, direction = metric
         name = getattr(fn, "__name__", "custom")
-        return Metric(name, lambda y, p, w: fn(y, p), direction)
+        return Metric(name, lambda y, p, w: fn(y, p), cast(Direction, direction))
     if callable(metric):
         raise BoostTuneError(
             "A custom metric needs an explicit direction: pass metric=(callable, 'maximize') "

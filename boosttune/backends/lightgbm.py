@@ -42,7 +42,8 @@ class LightGBMBackend(Backend):
             ).construct()
         if fold not in self._datasets:
             parts = self.parts(fold)
-            self._datasets[fold] = (self._full.subset(parts.fit), self._full.subset(parts.stop))
+            self._datasets[fold] = (self._full.subset(parts.fit.tolist()),
+                                    self._full.subset(parts.stop.tolist()))
         return self._datasets[fold]
 
     def native_params(self, params: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -65,7 +66,7 @@ class LightGBMBackend(Backend):
         sets, names = ([train_set, stop_set], ["train", "valid"]) if train_curve else (
             [stop_set], ["valid"])
         history: dict[str, Any] = {}
-        callbacks = [
+        callbacks: list[Callable[..., Any]] = [
             lgb.early_stopping(self.settings.early_stopping_rounds, first_metric_only=True,
                                verbose=False),
             lgb.record_evaluation(history),

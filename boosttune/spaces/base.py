@@ -12,7 +12,7 @@ new spaces, so presets are never changed by accident.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -53,7 +53,7 @@ class Int:
 
     def grid(self, n_points: int) -> list[Any]:
         points = (np.geomspace if self.log else np.linspace)(self.low, self.high, n_points)
-        return sorted({int(round(p)) for p in points})
+        return sorted({int(np.rint(p)) for p in points})
 
     def describe(self) -> str:
         return f"int [{self.low}, {self.high}]" + (" log" if self.log else "")
@@ -131,8 +131,8 @@ class SearchSpace:
         dim = self._dimension(name)
         if isinstance(dim, Categorical):
             raise BoostTuneError(f"{name!r} is categorical; use with_choices for it.")
-        cast = int if isinstance(dim, Int) else float
-        changed = replace(dim, low=cast(low), high=cast(high))
+        changed: Dimension = (Int(int(low), int(high), dim.log, dim.when) if isinstance(dim, Int)
+                              else Float(float(low), float(high), dim.log, dim.when))
         return self._copy({**self.dimensions, name: changed}, self.fixed)
 
     def with_choices(self, name: str, *choices: Any) -> SearchSpace:
