@@ -12,11 +12,14 @@ from boosttune.errors import BoostTuneError
 from boosttune.evaluate import CVScore
 from boosttune.metrics import METRICS, Metric
 from boosttune.result import TuneResult
+from boosttune.sklearn import BoostTuneClassifier, BoostTuneRegressor
 from boosttune.spaces import Categorical, Float, Int, SearchSpace, preset
 
 __all__ = [
     "METRICS",
+    "BoostTuneClassifier",
     "BoostTuneError",
+    "BoostTuneRegressor",
     "CVScore",
     "Categorical",
     "Float",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import time
+import warnings
 from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -57,14 +58,16 @@ def tune(
     n_trials: int | None = None,
     timeout: float | None = None,
     sampler: Any = "tpe",
-    pruner: Any = "median",
+    pruner: Any = "paired",
     seeds: int | Sequence[int] = 1,
     seed: int = 0,
     reshuffle_folds: bool = False,
+    refit: bool = False,
     early_stopping: str = "fold",
     early_stopping_rounds: int = 100,
     max_rounds: int = 10_000,
     n_jobs: int | None = None,
+    device: str = "cpu",
     progress: bool = True,
 ) -> TuneResult:
     """Tune ``model`` on ``train`` with cross-validation and return a :class:`TuneResult`.
@@ -74,6 +77,8 @@ def tune(
     stratified_group, time or predefined, with ``groups`` (a column or array) holding the
     groups, the time order or the fold ids. ``timeout`` bounds the whole run in seconds,
     finalize included; ``seeds`` re-runs the best params over that many seeds (or these seeds).
+    Predictions average the fold models of every seed, or with ``refit=True`` one model per
+    seed fit on all rows with the folds' best round count scaled to the larger data.
     ``n_jobs`` is the number of CPU threads each model trains with (default: all cores).
 
     >>> import boosttune as bt                                          # doctest: +SKIP
@@ -81,6 +86,7 @@ def tune(
     >>> result.best_params, result.score, result.oof, result.test_pred  # doctest: +SKIP
     """
     started = time.perf_counter()
+    device = _resolve_device(device)
     seed_list = _seed_list(seeds, seed)
     n_trials = _check_budget(n_trials, timeout)
     the_task = make_task(train, target, test=test, task=task, metric=metric, weights=weights,
@@ -110,34 +116,49 @@ def tune(
                       search_space) if reshuffle_folds else backend
         for s in seed_list[1:]
     ]
-    final = seed_average(backends, objective.best_params, seed_list, reuse=objective.best_run)
-    n_rounds = int(np.rint(final.score.table["n_rounds"].mean()))
+    best_params = objective.best_params
+    final = seed_average(backends, best_params, seed_list, reuse=objective.best_run)
+    n_rounds = backend.refit_rounds(final.score.table["n_rounds"].mean())
+    members = ([(backend.fit_all(best_params, n_rounds, s), n_rounds) for s in seed_list]
+               if refit else [(f.model, f.n_rounds) for r in final.runs for f in r.fits])
+    test_pred = None if the_task.X_test is None else np.mean(
+        [backend.predict(m, the_task.X_test, n) for m, n in members], axis=0)
     wall = time.perf_counter() - started
     config = {
         "model": model, "task": the_task.kind, "metric": the_task.metric.name, "cv": repr(cv),
         "cv_scheme": folds.scheme, "preset": preset, "space": search_space.to_dict(),
         "n_trials": n_trials, "timeout": timeout, "sampler": str(sampler),
         "pruner": str(pruner), "seeds": seed_list, "seed": seed,
-        "reshuffle_folds": reshuffle_folds, "early_stopping": early_stopping,
+        "reshuffle_folds": reshuffle_folds, "refit": refit, "refit_rounds": n_rounds,
+        "early_stopping": early_stopping,
         "early_stopping_rounds": early_stopping_rounds, "max_rounds": max_rounds,
-        "n_jobs": settings.n_threads,
+        "n_jobs": settings.n_threads, "device": device,
     }
     timing = {"wall_seconds": wall, "search_seconds": search_seconds,
               "native_seconds": sum({id(b): b.native_seconds for b in backends}.values())}
     return TuneResult(
         model=model,
         best_params=dict(study.best_params),
-        params=backend.export_params(objective.best_params, n_rounds),
+        params=backend.export_params(best_params, n_rounds),
         score=final.score,
         oof=_oof_frame(the_task, folds, final),
-        test_pred=_test_frame(the_task, final),
+        test_pred=_test_frame(the_task, test_pred),
         trials=_trials_frame(study),
         folds=folds,
-        manifest=_manifest(the_task, folds, study, objective.best_params, final, config, timing),
+        manifest=_manifest(the_task, folds, study, best_params, final, config, timing),
         study=study,
-        ensemble=Ensemble(model, [(f.model, f.n_rounds) for r in final.runs for f in r.fits],
-                          the_task.encoder),
+        ensemble=Ensemble(model, members, the_task.encoder),
     )
+
+
+def _resolve_device(device: str) -> str:
+    if device not in ("cpu", "gpu", "auto"):
+        raise BoostTuneError(
+            f"The 'device' parameter must be 'cpu', 'gpu' or 'auto'; got {device!r} instead.")
+    if device == "gpu":
+        warnings.warn("GPU training is not available in this version of boosttune; "
+                      "training on CPU.", UserWarning, stacklevel=3)
+    return "cpu"
 
 
 def _seed_list(seeds: int | Sequence[int], seed: int) -> list[int]:
@@ -195,13 +216,13 @@ def _oof_frame(task: Task, folds: Folds, final: SeedAverage) -> pd.DataFrame:
     return frame
 
 
-def _test_frame(task: Task, final: SeedAverage) -> pd.DataFrame | None:
-    if final.test_pred is None:
+def _test_frame(task: Task, test_pred: np.ndarray | None) -> pd.DataFrame | None:
+    if test_pred is None:
         return None
     frame = pd.DataFrame()
     if task.test_ids is not None:
         frame[str(task.test_ids.name)] = task.test_ids.to_numpy()
-    preds = final.test_pred.reshape(len(final.test_pred), -1)
+    preds = test_pred.reshape(len(test_pred), -1)
     for j, name in enumerate(_pred_columns(task)):
         frame[name] = preds[:, j]
     return frame
@@ -227,7 +248,7 @@ def _manifest(task: Task, folds: Folds, study: optuna.Study, best: dict[str, Any
                      ("lightgbm", "xgboost", "optuna", "scikit-learn", "pandas", "numpy")}
         | {"python": platform.python_version()},
         "model": config["model"], "task": task.kind, "target": task.target_name,
-        "classes": task.classes, "device": "cpu",
+        "classes": task.classes, "device": config["device"],
         "data": {"rows": task.n_rows, "features": len(task.encoder.columns),
                  "sha256": task.data_hash(),
                  "test_rows": None if task.X_test is None else len(task.X_test)},

@@ -109,7 +109,6 @@ def cross_validate(
 class SeedAverage:
     runs: list[CVRun]
     oof: np.ndarray
-    test_pred: np.ndarray | None
     score: CVScore
 
 
@@ -129,12 +128,7 @@ def seed_average(
                                                                 train_curve=True))
     task = backends[0].task
     oof = np.nanmean(np.stack([r.oof for r in runs]), axis=0) if len(runs) > 1 else runs[0].oof
-    test_pred = None
-    if task.X_test is not None:
-        preds = [b.predict(f.model, task.X_test, f.n_rounds)
-                 for b, r in zip(backends, runs, strict=True) for f in r.fits]
-        test_pred = np.mean(preds, axis=0)
-    return SeedAverage(runs, oof, test_pred, _score(task, backends[0].folds, runs, oof))
+    return SeedAverage(runs, oof, _score(task, backends[0].folds, runs, oof))
 
 
 def _score(task: Task, folds: Folds, runs: list[CVRun], oof: np.ndarray) -> CVScore:

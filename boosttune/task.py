@@ -57,6 +57,7 @@ class FeatureEncoder:
         return cls([str(c) for c in frame.columns], categories)
 
     def transform(self, frame: pd.DataFrame, what: str = "test data") -> np.ndarray:
+        frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             raise BoostTuneError(
@@ -177,6 +178,7 @@ def make_task(
         raise BoostTuneError("Metric 'rmsle' needs a non-negative target; use 'rmse' instead.")
     if weight_values is not None:
         weight_values = _checked_weights(weight_values)
+        _check_weighted_classes(y, classes, weight_values, target_name)
     encoder = FeatureEncoder.fit(features)
     X = encoder.transform(features, "training data")
     X_test, test_ids = _encode_test(test, encoder, removed, id_column)
@@ -189,7 +191,7 @@ def _as_frame(data: pd.DataFrame | np.ndarray, what: str) -> pd.DataFrame:
         if data.columns.duplicated().any():
             dup = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
             raise BoostTuneError(f"The {what} data has duplicated column names {dup}; rename them.")
-        return data.reset_index(drop=True)
+        return data.reset_index(drop=True).set_axis([str(c) for c in data.columns], axis=1)
     array = np.asarray(data)
     if array.ndim != 2:
         raise BoostTuneError(
@@ -236,6 +238,18 @@ def _checked_weights(weights: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(w)) or (w < 0).any():
         raise BoostTuneError("weights must be finite and non-negative numbers.")
     return w
+
+
+def _check_weighted_classes(y: np.ndarray, classes: list | None, weights: np.ndarray,
+                            name: str) -> None:
+    if classes is None:
+        return
+    weighted = np.bincount(y.astype(np.int64), weights=weights, minlength=len(classes))
+    if (weighted > 0).sum() < 2:
+        raise BoostTuneError(
+            f"Target {name!r} has one class only among the rows with positive weight; "
+            "classification needs at least two weighted classes."
+        )
 
 
 def _task_kind(y: pd.Series, task: str | None, target_name: str) -> TaskKind:
@@ -290,7 +304,7 @@ def _encode_target(y: pd.Series, kind: TaskKind, name: str) -> tuple[np.ndarray,
     classes = list(uniques)
     if len(classes) < 2:
         raise BoostTuneError(
-            f"Target {name!r} has a single class ({classes[0]!r}); classification needs at "
+            f"Target {name!r} has one class only ({classes[0]!r}); classification needs at "
             "least two."
         )
     if kind == "binary" and len(classes) > 2:

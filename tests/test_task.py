@@ -61,7 +61,7 @@ BAD_INPUTS = [
     ("missing target column", lambda f: make_task(f, "nope"),
      "Target column 'nope' is not in the training data"),
     ("empty frame", lambda f: make_task(f.iloc[:0], "target"), "training data is empty"),
-    ("one class only", lambda f: make_task(f.assign(target=1), "target"), "single class"),
+    ("one class only", lambda f: make_task(f.assign(target=1), "target"), "one class only"),
     ("unknown metric", lambda f: make_task(f, "target", metric="aucc"), "Unknown metric 'aucc'"),
     ("metric of another task", lambda f: make_task(f, "target", metric="rmse"),
      "'rmse' does not fit a binary task"),

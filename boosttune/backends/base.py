@@ -121,6 +121,18 @@ class Backend(ABC):
         self.native_seconds += seconds
         return FoldFit(fold, seed, n_rounds, valid_pred, curves, model, seconds)
 
+    def fit_all(self, params: dict[str, Any], n_rounds: int, seed: int) -> Any:
+        """Fit ``n_rounds`` rounds on every row, no early stopping (refit on all data)."""
+        started = time.perf_counter()
+        model = self._train_all(params, n_rounds, seed)
+        self.native_seconds += time.perf_counter() - started
+        return model
+
+    def refit_rounds(self, fold_rounds: float) -> int:
+        """Rounds for a fit on all rows: the folds' best rounds scaled by the larger data."""
+        fit_rows = np.mean([len(self.parts(k).fit) for k in range(self.folds.n_splits)])
+        return max(1, int(np.rint(fold_rounds * self.task.n_rows / fit_rows)))
+
     def predict(self, model: Any, X: np.ndarray, n_rounds: int) -> np.ndarray:
         started = time.perf_counter()
         pred = self._predict_matrix(model, X, n_rounds)
@@ -140,6 +152,9 @@ class Backend(ABC):
         self, params: dict[str, Any], fold: int, seed: int, train_curve: bool,
         stop: Callable[[], bool] | None,
     ) -> tuple[Any, int, dict[str, list[float]]]: ...
+
+    @abstractmethod
+    def _train_all(self, params: dict[str, Any], n_rounds: int, seed: int) -> Any: ...
 
     @abstractmethod
     def _predict_valid(self, model: Any, fold: int, n_rounds: int) -> np.ndarray: ...

@@ -31,7 +31,7 @@ class LightGBMBackend(Backend):
                                                                    repr=False)
     _valid_X: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
-    def _fold_datasets(self, fold: int) -> tuple[lgb.Dataset, lgb.Dataset]:
+    def _all_rows(self) -> lgb.Dataset:
         if self._full is None:
             # bins are found once on all rows (unsupervised), as lgb.cv does; folds are subsets
             self._full = lgb.Dataset(
@@ -40,10 +40,14 @@ class LightGBMBackend(Backend):
                 free_raw_data=False,
                 params={"verbosity": -1, "feature_pre_filter": False, **self.dataset_params},
             ).construct()
+        return self._full
+
+    def _fold_datasets(self, fold: int) -> tuple[lgb.Dataset, lgb.Dataset]:
         if fold not in self._datasets:
+            full = self._all_rows()
             parts = self.parts(fold)
-            self._datasets[fold] = (self._full.subset(parts.fit.tolist()),
-                                    self._full.subset(parts.stop.tolist()))
+            self._datasets[fold] = (full.subset(parts.fit.tolist()),
+                                    full.subset(parts.stop.tolist()))
         return self._datasets[fold]
 
     def native_params(self, params: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -79,6 +83,10 @@ class LightGBMBackend(Backend):
         n_rounds = booster.best_iteration or booster.current_iteration()
         curves = {name: list(next(iter(values.values()))) for name, values in history.items()}
         return booster, n_rounds, curves
+
+    def _train_all(self, params: dict[str, Any], n_rounds: int, seed: int) -> Any:
+        return lgb.train(self.native_params(params, seed), self._all_rows(),
+                         num_boost_round=n_rounds)
 
     def _predict_valid(self, model: Any, fold: int, n_rounds: int) -> np.ndarray:
         if fold not in self._valid_X:

@@ -28,21 +28,20 @@ class XGBoostBackend(Backend):
         cats = set(self.task.encoder.categorical_indices)
         return ["c" if j in cats else "q" for j in range(self.task.X.shape[1])]
 
+    def _matrix(self, rows: np.ndarray, ref: xgb.QuantileDMatrix | None) -> xgb.QuantileDMatrix:
+        task = self.task
+        return xgb.QuantileDMatrix(
+            task.X[rows], label=task.y[rows],
+            weight=None if task.weights is None else task.weights[rows],
+            feature_types=self._feature_types, enable_categorical=True, ref=ref,
+            max_bin=self.dataset_params.get("max_bin", 256), nthread=self.settings.n_threads)
+
     def _fold_matrices(self, fold: int) -> tuple[xgb.DMatrix, xgb.DMatrix, xgb.DMatrix]:
         if fold not in self._matrices:
-            parts, task = self.parts(fold), self.task
-
-            def matrix(rows: np.ndarray, ref: xgb.QuantileDMatrix | None) -> xgb.QuantileDMatrix:
-                return xgb.QuantileDMatrix(
-                    task.X[rows], label=task.y[rows],
-                    weight=None if task.weights is None else task.weights[rows],
-                    feature_types=self._feature_types, enable_categorical=True, ref=ref,
-                    max_bin=self.dataset_params.get("max_bin", 256),
-                    nthread=self.settings.n_threads)
-
-            fit = matrix(parts.fit, None)
-            stop = matrix(parts.stop, fit)
-            valid = stop if parts.valid is parts.stop else matrix(parts.valid, fit)
+            parts = self.parts(fold)
+            fit = self._matrix(parts.fit, None)
+            stop = self._matrix(parts.stop, fit)
+            valid = stop if parts.valid is parts.stop else self._matrix(parts.valid, fit)
             self._matrices[fold] = (fit, stop, valid)
         return self._matrices[fold]
 
@@ -76,6 +75,10 @@ class XGBoostBackend(Backend):
         n_rounds = booster.best_iteration + 1
         curves = {name: list(next(iter(values.values()))) for name, values in history.items()}
         return booster, n_rounds, curves
+
+    def _train_all(self, params: dict[str, Any], n_rounds: int, seed: int) -> Any:
+        every_row = self._matrix(np.arange(self.task.n_rows), None)
+        return xgb.train(self.native_params(params, seed), every_row, num_boost_round=n_rounds)
 
     def _predict_valid(self, model: Any, fold: int, n_rounds: int) -> np.ndarray:
         valid = self._fold_matrices(fold)[2]

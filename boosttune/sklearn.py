@@ -1,0 +1,258 @@
+"""sklearn estimators that tune themselves in ``fit``: BoostTuneClassifier, BoostTuneRegressor.
+
+They are a front end of ``tune()``: ``fit`` runs the same engine and keeps its TuneResult in
+``result_``. ``__init__`` only stores its arguments; they are checked in ``fit``.
+
+>>> from boosttune.sklearn import BoostTuneClassifier             # doctest: +SKIP
+>>> clf = BoostTuneClassifier(n_trials=20, seeds=3).fit(X, y)
+>>> clf.best_params_, clf.best_score_, clf.predict_proba(X_new)
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from boosttune.api import tune
+from boosttune.backends import BACKENDS
+from boosttune.result import TuneResult
+from boosttune.spaces import TIERS
+from boosttune.tuning import PRUNERS, SAMPLERS
+
+
+class _BoostTuneEstimator(BaseEstimator):
+    _task_kinds: tuple[str, ...] = ()
+
+    _parameter_constraints: dict = {  # noqa: RUF012  (sklearn reads this class attribute)
+        "model": [StrOptions(set(BACKENDS))],
+        "preset": [StrOptions(set(TIERS))],
+        "n_trials": [Interval(Integral, 1, None, closed="left"), None],
+        "timeout": [Interval(Real, 0, None, closed="neither"), None],
+        "cv": [Interval(Integral, 2, None, closed="left"), "cv_object"],
+        "metric": [str, tuple, None],
+        "seeds": [Interval(Integral, 1, None, closed="left")],
+        "device": [StrOptions({"cpu", "gpu", "auto"})],
+        "early_stopping": [StrOptions({"fold", "inner"})],
+        "refit": [StrOptions({"folds", "full"})],
+        "sampler": [StrOptions(set(SAMPLERS))],
+        "pruner": [StrOptions(set(PRUNERS))],
+        "max_rounds": [Interval(Integral, 1, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "n_jobs": [Interval(Integral, 1, None, closed="left"), None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        model: str = "lightgbm",
+        preset: str = "default",
+        n_trials: int | None = 20,
+        timeout: float | None = None,
+        cv: Any = 5,
+        metric: Any = None,
+        seeds: int = 1,
+        device: str = "cpu",
+        early_stopping: str = "fold",
+        refit: str = "folds",
+        sampler: str = "tpe",
+        pruner: str = "paired",
+        max_rounds: int = 10_000,
+        random_state: int = 0,
+        n_jobs: int | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.model = model
+        self.preset = preset
+        self.n_trials = n_trials
+        self.timeout = timeout
+        self.cv = cv
+        self.metric = metric
+        self.seeds = seeds
+        self.device = device
+        self.early_stopping = early_stopping
+        self.refit = refit
+        self.sampler = sampler
+        self.pruner = pruner
+        self.max_rounds = max_rounds
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.non_deterministic = False
+        return tags
+
+    def fit(self, X: Any, y: Any, groups: Any = None, sample_weight: Any = None) -> Any:
+        """Tune on (X, y) with cross-validation, then keep the fold models (``refit='folds'``)
+        or one model per seed fit on all rows (``refit='full'``)."""
+        self._validate_params()
+        frame, target = self._checked_fit_input(X, y)
+        weights = None if sample_weight is None else _check_sample_weight(sample_weight, frame)
+        result = tune(
+            frame, target, model=self.model, task=self._task_kind(target), metric=self.metric,
+            cv=self._folds_for(target), groups=groups, weights=weights, preset=self.preset,
+            n_trials=self.n_trials, timeout=self.timeout, sampler=self.sampler,
+            pruner=self.pruner, seeds=self.seeds, seed=self.random_state,
+            refit=self.refit == "full", early_stopping=self.early_stopping,
+            max_rounds=self.max_rounds, n_jobs=self.n_jobs, device=self.device,
+            progress=bool(self.verbose),
+        )
+        self.result_: TuneResult = result
+        self.best_params_ = result.best_params
+        self.best_score_ = result.score.mean
+        self.best_score_std_ = result.score.std
+        self.cv_results_ = _cv_results(result)
+        self.oof_pred_ = _oof_matrix(result)
+        self.study_ = result.study
+        return self
+
+    def _checked_fit_input(self, X: Any, y: Any) -> tuple[pd.DataFrame, np.ndarray]:
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
+                             "is None.")
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, skip_check_array=True, reset=True)
+            frame = X.reset_index(drop=True)
+            if len(frame) == 0:
+                raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
+            y = column_or_1d(np.asarray(y), warn=True)
+        else:
+            array, y = validate_data(self, X, y, ensure_all_finite="allow-nan",
+                                     dtype=np.float64, y_numeric=not self._task_kinds)
+            frame = pd.DataFrame(array, columns=[f"f{i}" for i in range(array.shape[1])])
+        if len(y) != len(frame):
+            raise ValueError(f"X has {len(frame)} rows but y has {len(y)} values.")
+        return frame, self._checked_target(y)
+
+    def _checked_target(self, y: np.ndarray) -> np.ndarray:
+        return np.asarray(y, dtype=np.float64)
+
+    def _task_kind(self, y: np.ndarray) -> str:
+        return "regression"
+
+    def _folds_for(self, y: np.ndarray) -> Any:
+        return self.cv
+
+    def _frame(self, X: Any) -> pd.DataFrame:
+        check_is_fitted(self, "result_")
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, skip_check_array=True, reset=False)
+            return X
+        array = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64,
+                              reset=False)
+        names = getattr(self, "feature_names_in_", None)
+        columns = list(names) if names is not None else [f"f{i}" for i in
+                                                          range(array.shape[1])]
+        return pd.DataFrame(array, columns=columns)
+
+    def _raw_predict(self, X: Any) -> np.ndarray:
+        frame = self._frame(X)
+        return self.result_.predict(frame)
+
+
+class BoostTuneClassifier(ClassifierMixin, _BoostTuneEstimator):
+    """A LightGBM or XGBoost classifier that tunes itself in ``fit``.
+
+    Learned attributes: ``classes_``, ``best_params_``, ``best_score_`` (mean over seeds) and
+    ``best_score_std_``, ``cv_results_``, ``oof_pred_``, ``study_``, ``result_``,
+    ``n_features_in_``, ``feature_names_in_``.
+    """
+
+    _task_kinds = ("binary", "multiclass")
+
+    def _checked_target(self, y: np.ndarray) -> np.ndarray:
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"The target has one class only ({self.classes_[0]!r}); a "
+                             "classifier needs at least two.")
+        return codes
+
+    def _task_kind(self, y: np.ndarray) -> str:
+        return "binary" if len(self.classes_) == 2 else "multiclass"
+
+    def _folds_for(self, y: np.ndarray) -> Any:
+        # small data: fewer stratified folds rather than an error, down to two
+        if isinstance(self.cv, Integral):
+            smallest_class = int(np.bincount(y).min())
+            return max(2, min(int(self.cv), smallest_class))
+        return self.cv
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        pred = self._raw_predict(X)
+        return np.column_stack([1 - pred, pred]) if pred.ndim == 1 else pred
+
+    def predict(self, X: Any) -> np.ndarray:
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class BoostTuneRegressor(RegressorMixin, _BoostTuneEstimator):
+    """A LightGBM or XGBoost regressor that tunes itself in ``fit`` (attributes as the
+    classifier's, without ``classes_``)."""
+
+    def _checked_target(self, y: np.ndarray) -> np.ndarray:
+        values = np.asarray(y, dtype=np.float64)
+        if not np.all(np.isfinite(values)):
+            raise ValueError("Input y contains NaN or infinity; drop or fill those rows.")
+        return values
+
+    def _folds_for(self, y: np.ndarray) -> Any:
+        if isinstance(self.cv, Integral):
+            if len(y) < 2:
+                raise ValueError(f"Cross-validation needs at least 2 rows; got n_samples="
+                                 f"{len(y)}.")
+            return int(min(self.cv, len(y)))
+        return self.cv
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self._raw_predict(X)
+
+
+def _cv_results(result: TuneResult) -> dict[str, np.ndarray]:
+    """The trials as sklearn's search estimators lay them out: one array per key."""
+    trials = result.trials
+    param_columns = [c for c in trials.columns if c.startswith("params_")]
+    results: dict[str, Any] = {
+        "params": np.array([{c[7:]: row[c] for c in param_columns if pd.notna(row[c])}
+                            for _, row in trials.iterrows()], dtype=object),
+        "state": trials["state"].to_numpy(),
+        "mean_fit_time": trials["duration"].to_numpy(dtype=np.float64),
+    }
+    for column in param_columns:
+        results[f"param_{column[7:]}"] = trials[column].to_numpy()
+    folds = result.folds.n_splits
+    scores = np.full((len(trials), folds), np.nan)
+    if "user_attrs_fold_scores" in trials:
+        for i, fold_scores in enumerate(trials["user_attrs_fold_scores"]):
+            if isinstance(fold_scores, list):
+                scores[i, : len(fold_scores)] = fold_scores
+    for k in range(folds):
+        results[f"split{k}_test_score"] = scores[:, k]
+    results["mean_test_score"] = trials["value"].to_numpy(dtype=np.float64)
+    results["std_test_score"] = np.nanstd(np.where(np.isnan(scores).all(axis=1, keepdims=True),
+                                                   0.0, scores), axis=1)
+    sign = -1.0 if result.score.direction == "maximize" else 1.0
+    ranked = pd.Series(sign * results["mean_test_score"]).rank(method="min", na_option="bottom")
+    results["rank_test_score"] = ranked.to_numpy(dtype=np.int64)
+    return results
+
+
+def _oof_matrix(result: TuneResult) -> np.ndarray:
+    preds = result.oof.filter(regex=r"^pred").to_numpy()
+    return preds[:, 0] if preds.shape[1] == 1 else preds
