@@ -217,7 +217,7 @@ class BoostTuneRegressor(RegressorMixin, _BoostTuneEstimator):
             if len(y) < 2:
                 raise ValueError(f"Cross-validation needs at least 2 rows; got n_samples="
                                  f"{len(y)}.")
-            return int(min(self.cv, len(y)))
+            return min(int(self.cv), len(y))
         return self.cv
 
     def predict(self, X: Any) -> np.ndarray:
