@@ -8,6 +8,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from importlib.metadata import version
 from typing import Any
@@ -15,17 +16,25 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
+from scipy import stats
 
 from boosttune._version import __version__
 from boosttune.backends import Backend, FitSettings, backend_class
 from boosttune.backends.base import DATASET_PARAMS
 from boosttune.cv import Folds, make_folds
 from boosttune.errors import BoostTuneError
-from boosttune.evaluate import SeedAverage, seed_average
+from boosttune.evaluate import (
+    SeedAverage,
+    cross_validate,
+    paired_difference,
+    select_robust,
+    summarize_runs,
+)
+from boosttune.nested import nested_cv
 from boosttune.result import Ensemble, TuneResult
 from boosttune.spaces import SearchSpace
 from boosttune.spaces import preset as preset_space
-from boosttune.task import Task, make_task
+from boosttune.task import Task, as_frame, make_task
 from boosttune.tuning import (
     Budget,
     Objective,
@@ -63,6 +72,11 @@ def tune(
     seed: int = 0,
     reshuffle_folds: bool = False,
     refit: bool = False,
+    top_k: int = 1,
+    select: str = "mean",
+    compare_default: bool = False,
+    compare_policies: bool = False,
+    nested: int | None = None,
     early_stopping: str = "fold",
     early_stopping_rounds: int = 100,
     max_rounds: int = 10_000,
@@ -81,16 +95,35 @@ def tune(
     seed fit on all rows with the folds' best round count scaled to the larger data.
     ``n_jobs`` is the number of CPU threads each model trains with (default: all cores).
 
+    Honest evaluation: ``top_k`` re-runs the k best trials over every seed and keeps the best
+    by ``select`` ('mean', or 'lcb': mean minus its standard error); ``compare_default`` scores
+    the preset's defaults on the same folds and seeds (the gain of tuning, with its error);
+    ``compare_policies`` re-runs the chosen params under the other early-stopping policy
+    (the optimism of stopping on the scored fold); ``nested=k`` first runs a whole tuning
+    inside each of k outer folds (the optimism of tuning). Each costs extra CV runs, which a
+    ``timeout`` budgets for; the results are in ``result.evaluation`` and the run directory.
+
     >>> import boosttune as bt                                          # doctest: +SKIP
     >>> result = bt.tune(train, target="class", metric="auc", n_trials=50, seeds=3)
     >>> result.best_params, result.score, result.oof, result.test_pred  # doctest: +SKIP
     """
+    arguments = dict(locals())
     started = time.perf_counter()
     device = _resolve_device(device)
     seed_list = _seed_list(seeds, seed)
     n_trials = _check_budget(n_trials, timeout)
+    _check_evaluation(top_k, select, nested)
     the_task = make_task(train, target, test=test, task=task, metric=metric, weights=weights,
                          groups=groups, id_column=id_column, drop=drop)
+    nested_report = None
+    if nested:
+        inner = {k: v for k, v in arguments.items()
+                 if k not in ("train", "target", "test", "nested", "timeout", "progress")}
+        share = None if timeout is None else timeout / (nested + 1)
+        nested_report = nested_cv(the_task, as_frame(train, "train"), target, nested, seed,
+                                  {**inner, "timeout": share, "progress": False})
+        timeout = None if timeout is None else max(1.0, timeout - (time.perf_counter()
+                                                                   - started))
     folds = make_folds(the_task, cv, cv_scheme, seed)
     search_space = (space or preset_space(model, preset)).fix(**(fixed or {}))
     settings = FitSettings(early_stopping, early_stopping_rounds, max_rounds,
@@ -105,7 +138,8 @@ def tune(
             sampler=make_sampler(sampler, seed, search_space),
             pruner=make_pruner(pruner, folds.n_splits),
         )
-        objective = Objective(backend, search_space, seed, Budget(timeout, len(seed_list) - 1),
+        extra_runs = len(seed_list) * (top_k + compare_default + compare_policies) - 1
+        objective = Objective(backend, search_space, seed, Budget(timeout, extra_runs),
                               report_fold_scores=pruner == "wilcoxon")
         run_search(study, objective, n_trials, progress)
     search_seconds = time.perf_counter() - started
@@ -116,8 +150,21 @@ def tune(
                       search_space) if reshuffle_folds else backend
         for s in seed_list[1:]
     ]
-    best_params = objective.best_params
-    final = seed_average(backends, best_params, seed_list, reuse=objective.best_run)
+    candidates = objective.top(study, top_k)
+    chosen, selection = select_robust(backends, candidates, seed_list, objective.best_run, select)
+    final = summarize_runs(the_task, folds, chosen.runs)
+    best_params = chosen.params
+    evaluation = {"selection": _selection_summary(selection, chosen.trial, select)}
+    if compare_default:
+        default_runs = [cross_validate(b, dict(search_space.fixed), s)
+                        for b, s in zip(backends, seed_list, strict=True)]
+        evaluation["tuned_minus_default"] = paired_difference(
+            final.runs, default_runs, the_task.metric.direction, folds)
+    if compare_policies:
+        evaluation["fold_minus_inner"] = _policy_optimism(
+            model, the_task, backends, settings, search_space, best_params, seed_list, final)
+    if nested_report is not None:
+        evaluation["nested"] = nested_report.summary()
     n_rounds = backend.refit_rounds(final.score.table["n_rounds"].mean())
     members = ([(backend.fit_all(best_params, n_rounds, s), n_rounds) for s in seed_list]
                if refit else [(f.model, f.n_rounds) for r in final.runs for f in r.fits])
@@ -130,6 +177,8 @@ def tune(
         "n_trials": n_trials, "timeout": timeout, "sampler": str(sampler),
         "pruner": str(pruner), "seeds": seed_list, "seed": seed,
         "reshuffle_folds": reshuffle_folds, "refit": refit, "refit_rounds": n_rounds,
+        "top_k": top_k, "select": select, "compare_default": compare_default,
+        "compare_policies": compare_policies, "nested": nested,
         "early_stopping": early_stopping,
         "early_stopping_rounds": early_stopping_rounds, "max_rounds": max_rounds,
         "n_jobs": settings.n_threads, "device": device,
@@ -138,17 +187,54 @@ def tune(
               "native_seconds": sum({id(b): b.native_seconds for b in backends}.values())}
     return TuneResult(
         model=model,
-        best_params=dict(study.best_params),
+        best_params=dict(study.trials[chosen.trial].params),
         params=backend.export_params(best_params, n_rounds),
         score=final.score,
         oof=_oof_frame(the_task, folds, final),
         test_pred=_test_frame(the_task, test_pred),
         trials=_trials_frame(study),
         folds=folds,
-        manifest=_manifest(the_task, folds, study, best_params, final, config, timing),
+        manifest=_manifest(the_task, folds, study, best_params, final, config, timing)
+        | {"evaluation": evaluation},
         study=study,
         ensemble=Ensemble(model, members, the_task.encoder),
+        evaluation=evaluation,
+        selection=selection,
+        nested=nested_report,
     )
+
+
+def _check_evaluation(top_k: int, select: str, nested: int | None) -> None:
+    if top_k < 1:
+        raise BoostTuneError(f"The 'top_k' parameter must be at least 1; got {top_k}.")
+    if select not in ("mean", "lcb"):
+        raise BoostTuneError(f"The 'select' parameter must be 'mean' or 'lcb'; got {select!r}.")
+    if nested is not None and nested < 2:
+        raise BoostTuneError(f"The 'nested' parameter must be at least 2 folds; got {nested}.")
+
+
+def _selection_summary(table: pd.DataFrame, chosen: int, select: str) -> dict[str, Any]:
+    tau = (float(stats.kendalltau(table["search_rank"], table["selected_rank"]).statistic)
+           if len(table) > 2 else None)
+    return {"top_k": len(table), "select": select, "chosen_trial": chosen,
+            "search_best_trial": int(table["trial"].iloc[0]),
+            "stable": chosen == int(table["trial"].iloc[0]), "kendall_tau": tau}
+
+
+def _policy_optimism(model: str, task: Task, backends: list[Backend], settings: FitSettings,
+                     space: SearchSpace, params: dict[str, Any], seeds: list[int],
+                     final: SeedAverage) -> dict[str, float]:
+    """Score the chosen params under the other early-stopping policy on the same folds."""
+    other = replace(settings, early_stopping="inner" if settings.early_stopping == "fold"
+                    else "fold")
+    rebuilt: dict[int, Backend] = {}
+    for b in backends:
+        rebuilt.setdefault(id(b), _make_backend(model, task, b.folds, other, space))
+    other_runs = [cross_validate(rebuilt[id(b)], params, s)
+                  for b, s in zip(backends, seeds, strict=True)]
+    fold_runs, inner_runs = ((final.runs, other_runs) if settings.early_stopping == "fold"
+                             else (other_runs, final.runs))
+    return paired_difference(fold_runs, inner_runs, task.metric.direction, backends[0].folds)
 
 
 def _resolve_device(device: str) -> str:
@@ -264,8 +350,11 @@ def _manifest(task: Task, folds: Folds, study: optuna.Study, best: dict[str, Any
         "params_used": best,
         "score": {"metric": score.metric, "direction": score.direction, "mean": score.mean,
                   "std": score.std, "per_seed": score.per_seed, "oof_score": score.oof_score,
+                  "std_error": score.std_error, "interval_95": list(score.interval),
                   "definition": "per seed: mean of fold scores; reported: mean and std over "
-                                "seeds; oof_score: mean over folds of the seed-averaged OOF"},
+                                "seeds; oof_score: mean over folds of the seed-averaged OOF; "
+                                "std_error: Nadeau-Bengio corrected over folds x seeds; "
+                                "interval_95: mean +- t(0.975, J-1) std_error"},
         "timing": timing,
         "config": config,
     }

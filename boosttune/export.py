@@ -20,10 +20,11 @@ import pandas as pd
 from boosttune.cv import Folds
 from boosttune.errors import BoostTuneError
 from boosttune.evaluate import CVScore
+from boosttune.nested import NestedReport
 from boosttune.result import TuneResult
 
 FILES = ("params.json", "oof.parquet", "test_pred.parquet", "folds.parquet", "scores.csv",
-         "trials.csv", "manifest.json")
+         "trials.csv", "selection.csv", "nested.csv", "manifest.json")
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -75,6 +76,10 @@ def save_run(result: TuneResult, path: Path) -> Path:
     _write_parquet(path / "folds.parquet", result.folds.to_frame(n_rows))
     _write_csv(path / "scores.csv", result.score.table)
     _write_csv(path / "trials.csv", _flat_trials(result.trials))
+    if result.selection is not None:
+        _write_csv(path / "selection.csv", result.selection)
+    if result.nested is not None:
+        _write_csv(path / "nested.csv", result.nested.table)
     _write_text(path / "manifest.json", to_json(result.manifest))
     return path
 
@@ -95,9 +100,17 @@ def load_run(path: Path) -> TuneResult:
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     summary = manifest["score"]
     score = CVScore(summary["metric"], summary["direction"], summary["mean"], summary["std"],
-                    summary["per_seed"], pd.read_csv(path / "scores.csv"), summary["oof_score"])
+                    summary["per_seed"], pd.read_csv(path / "scores.csv"), summary["oof_score"],
+                    summary["std_error"], tuple(summary["interval_95"]))
     test_path = path / "test_pred.parquet"
     cv = manifest["cv"]
+    evaluation = manifest.get("evaluation", {})
+    nested = None
+    if (path / "nested.csv").exists():
+        summary_n = evaluation["nested"]
+        nested = NestedReport(summary_n["metric"], summary["direction"],
+                              pd.read_csv(path / "nested.csv"), summary_n["outer_std_error"],
+                              tuple(summary_n["outer_interval_95"]))
     return TuneResult(
         model=manifest["model"],
         best_params=manifest["best_params"],
@@ -108,4 +121,11 @@ def load_run(path: Path) -> TuneResult:
         trials=pd.read_csv(path / "trials.csv"),
         folds=Folds.from_frame(pd.read_parquet(path / "folds.parquet"), cv["scheme"], cv["seed"]),
         manifest=manifest,
+        evaluation=evaluation,
+        selection=_read_csv_if(path / "selection.csv"),
+        nested=nested,
     )
+
+
+def _read_csv_if(path: Path) -> pd.DataFrame | None:
+    return pd.read_csv(path) if path.exists() else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from boosttune.backends import PREDICT
 from boosttune.cv import Folds
 from boosttune.errors import BoostTuneError
 from boosttune.evaluate import CVScore
+from boosttune.nested import NestedReport
 from boosttune.task import FeatureEncoder
 
 
@@ -54,6 +55,9 @@ class TuneResult:
     manifest: dict[str, Any]
     study: optuna.Study | None = None
     ensemble: Ensemble | None = None
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    selection: pd.DataFrame | None = None  # the top-k re-evaluated over seeds
+    nested: NestedReport | None = None
 
     @property
     def classes(self) -> list[Any] | None:

@@ -156,7 +156,7 @@ def make_task(
     drop: Sequence[str] = (),
 ) -> Task:
     """Check and encode the inputs of a run; every problem raises a :class:`BoostTuneError`."""
-    frame = _as_frame(train, "train")
+    frame = as_frame(train, "train")
     if frame.empty or len(frame.columns) == 0:
         raise BoostTuneError("The training data is empty; pass a frame with rows and columns.")
     y_raw, target_name = _target_values(frame, target)
@@ -186,7 +186,7 @@ def make_task(
                 None if group_values is None else np.asarray(group_values), X_test, test_ids)
 
 
-def _as_frame(data: pd.DataFrame | np.ndarray, what: str) -> pd.DataFrame:
+def as_frame(data: pd.DataFrame | np.ndarray, what: str) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         if data.columns.duplicated().any():
             dup = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
@@ -322,7 +322,7 @@ def _encode_test(
 ) -> tuple[np.ndarray | None, pd.Series | None]:
     if test is None:
         return None, None
-    frame = _as_frame(test, "test")
+    frame = as_frame(test, "test")
     extra = [c for c in frame.columns if c not in encoder.columns and c not in removed]
     if extra:
         raise BoostTuneError(

@@ -142,10 +142,12 @@ class Objective:
     report_fold_scores: bool = False  # the Wilcoxon pruner compares fold by fold
     best_run: CVRun | None = None
     best_params: dict[str, Any] | None = None
+    params_of_trial: dict[int, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __call__(self, trial: optuna.Trial) -> float:
         params = {**self.space.fixed, **self.space.suggest(trial)}
+        self.params_of_trial[trial.number] = params
         n_folds = self.backend.folds.n_splits
 
         def after_fold(k: int, scores: list[float]) -> None:
@@ -169,6 +171,14 @@ class Objective:
         trial.set_user_attr("fold_scores", run.fold_scores)
         self._keep_if_best(trial, run, params)
         return run.score
+
+    def top(self, study: optuna.Study, k: int) -> list[tuple[int, float, dict[str, Any]]]:
+        """The k best complete trials as (number, value, params), best first."""
+        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
+        scored = [(sign * float(t.value or 0.0), t.number) for t in complete]
+        return [(number, sign * value, self.params_of_trial[number])
+                for value, number in sorted(scored)[:k]]
 
     def _keep_if_best(self, trial: optuna.Trial, run: CVRun, params: dict[str, Any]) -> None:
         maximize = trial.study.direction == optuna.study.StudyDirection.MAXIMIZE

@@ -89,7 +89,7 @@ def test_save_and_load_round_trip(adult, tmp_path):
     path = result.save(tmp_path / "run")
     assert sorted(p.name for p in path.iterdir()) == sorted(
         ["params.json", "oof.parquet", "test_pred.parquet", "folds.parquet", "scores.csv",
-         "trials.csv", "manifest.json"])
+         "trials.csv", "selection.csv", "manifest.json"])
     loaded = bt.TuneResult.load(path)
     assert loaded.params == result.params and loaded.best_params == result.best_params
     pd.testing.assert_frame_equal(loaded.oof, result.oof)
