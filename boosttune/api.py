@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Any
 
@@ -182,6 +182,7 @@ def tune(
         "early_stopping": early_stopping,
         "early_stopping_rounds": early_stopping_rounds, "max_rounds": max_rounds,
         "n_jobs": settings.n_threads, "device": device,
+        "interrupted": objective.budget.interrupted,
     }
     timing = {"wall_seconds": wall, "search_seconds": search_seconds,
               "native_seconds": sum({id(b): b.native_seconds for b in backends}.values())}
@@ -329,7 +330,7 @@ def _manifest(task: Task, folds: Folds, study: optuna.Study, best: dict[str, Any
     score = final.score
     return {
         "boosttune": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": {name: version(name) for name in
                      ("lightgbm", "xgboost", "optuna", "scikit-learn", "pandas", "numpy")}
         | {"python": platform.python_version()},
@@ -345,6 +346,7 @@ def _manifest(task: Task, folds: Folds, study: optuna.Study, best: dict[str, Any
             "n_complete": states.count(optuna.trial.TrialState.COMPLETE),
             "n_pruned": states.count(optuna.trial.TrialState.PRUNED),
             "best_trial": study.best_trial.number,
+            "interrupted": config["interrupted"],
         },
         "best_params": dict(study.best_params),
         "params_used": best,

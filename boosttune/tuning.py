@@ -8,6 +8,8 @@ The best trial's run (fold models included) is kept, so finalize does not fit it
 from __future__ import annotations
 
 import math
+import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -125,8 +127,11 @@ class Budget:
     extra_runs: int  # full CV runs finalize still needs after the search (seeds - 1)
     started: float = field(default_factory=time.perf_counter)
     best_run_seconds: float = 0.0
+    interrupted: bool = False  # Ctrl-C: end the search, keep what finished
 
     def exhausted(self) -> bool:
+        if self.interrupted:
+            return True
         if self.timeout is None:
             return False
         reserve = self.extra_runs * self.best_run_seconds
@@ -202,15 +207,33 @@ def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
         if objective.budget.exhausted():
             study.stop()
 
+    previous = _catch_interrupt(objective.budget)
     try:
         study.optimize(objective, n_trials=n_trials, callbacks=[after_trial],
                        gc_after_trial=False)
     finally:
         bar.close()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     if objective.best_run is None:
         raise BoostTuneError(
             "No trial finished within the budget; raise timeout or lower the round ceiling."
         )
+
+
+def _catch_interrupt(budget: Budget) -> Any:
+    """First Ctrl-C ends the search after the trials that finished; a second one aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if budget.interrupted:
+            raise KeyboardInterrupt
+        budget.interrupted = True
+        print("\nboosttune: stopping the search, keeping the finished trials "
+              "(Ctrl-C again to abort)", file=sys.stderr, flush=True)
+
+    return signal.signal(signal.SIGINT, on_interrupt)
 
 
 def grid_size(space: SearchSpace) -> int:

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import lightgbm as lgb
-import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, log_loss, roc_auc_score, root_mean_squared_error
 from sklearn.model_selection import train_test_split

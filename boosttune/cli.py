@@ -1,0 +1,314 @@
+"""``boosttune`` command line: run competitions, compare runs, print presets and params.
+
+Exit codes: 0 done, 2 usage or config error (with the message), 1 the run failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from boosttune.api import tune
+from boosttune.competition import (
+    Competition,
+    data_dir,
+    inverse_transform,
+    load_competition,
+    load_frames,
+    transform_target,
+)
+from boosttune.errors import BoostTuneError
+from boosttune.export import to_json, write_atomic
+from boosttune.metrics import get_metric
+from boosttune.result import TuneResult
+from boosttune.spaces import TIERS, preset
+
+FORMATS = ("table", "csv", "json", "markdown")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "command"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.command(args))
+    except BoostTuneError as exc:
+        print(f"boosttune: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("boosttune: interrupted", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the run failed: say what failed, exit 1
+        print(f"boosttune: run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="boosttune", description=__doc__)
+    commands = parser.add_subparsers(title="commands")
+
+    run = commands.add_parser("run", help="tune the models of a competition config",
+                              description="Tune each model of a competition config; write one "
+                              "run directory per model with params, predictions and "
+                              "submission.csv.")
+    run.add_argument("config", type=Path, help="competitions/NAME.toml")
+    run.add_argument("--models", help="comma-separated: lightgbm,xgboost")
+    run.add_argument("--preset", choices=TIERS)
+    run.add_argument("--trials", type=int, help="number of trials per model")
+    run.add_argument("--timeout", type=float, help="seconds per model, finalize included")
+    run.add_argument("--seeds", type=int, help="seeds to re-run the best params over")
+    run.add_argument("--device", choices=("cpu", "gpu", "auto"), default="cpu")
+    run.add_argument("--data-dir", help="folder the config's data paths are relative to "
+                     "(default: $BOOSTTUNE_DATA_DIR, else the config's folder)")
+    run.add_argument("--out", type=Path, default=Path("runs"), help="runs folder (runs/)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(command=cmd_run)
+
+    board = commands.add_parser("leaderboard", help="compare the runs in a runs folder",
+                                description="One row per run, best first per competition.")
+    board.add_argument("runs_dir", nargs="?", type=Path, default=Path("runs"))
+    board.add_argument("--competition", help="only this competition")
+    board.add_argument("--format", choices=FORMATS, default="table")
+    board.set_defaults(command=cmd_leaderboard)
+
+    presets = commands.add_parser("presets", help="print the preset search spaces",
+                                  description="Print the preset search spaces.")
+    presets.add_argument("--model", choices=("lightgbm", "xgboost"))
+    presets.set_defaults(command=cmd_presets)
+
+    show = commands.add_parser("show", help="print a run's params and scores",
+                               description="Print a run's params and scores.")
+    show.add_argument("run", type=Path)
+    show.set_defaults(command=cmd_show)
+
+    export = commands.add_parser("export", help="print a run's params ready to paste",
+                                 description="Print a run's params ready to paste.")
+    export.add_argument("run", type=Path)
+    export.add_argument("--format", choices=("json", "lightgbm", "xgboost"), default="json")
+    export.set_defaults(command=cmd_export)
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    comp = load_competition(args.config)
+    train, test = load_frames(comp, data_dir(args.data_dir, comp))
+    models = args.models.split(",") if args.models else comp.models
+    for model in models:
+        started = datetime.now().strftime("%Y%m%d-%H%M%S")
+        result, holdout = _run_model(comp, train, test, model, args)
+        path = args.out / f"{comp.name}-{model}-{started}"
+        result.save(path)
+        if test is not None:
+            _write_submission(comp, result, test, path / "submission.csv")
+        _print_summary(comp, result, holdout, path)
+    return 0
+
+
+def _run_model(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None, model: str,
+               args: argparse.Namespace) -> tuple[TuneResult, float | None]:
+    search, target = comp.search, comp.target
+    train = train.assign(**{target: transform_target(comp, train[target])})
+    column = comp.cv.get("column")
+    try:
+        result = _tune_model(comp, train, test, model, args, search, target, column)
+    except BoostTuneError as exc:  # a config value the engine refused: name the config
+        raise BoostTuneError(f"{comp.source}: {exc}") from None
+    holdout = _holdout_score(comp, result, test)
+    result.manifest.update({"competition": comp.name, "config_file": str(comp.source),
+                            "holdout_score": holdout})
+    return result, holdout
+
+
+def _tune_model(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None, model: str,
+                args: argparse.Namespace, search: dict[str, Any], target: str,
+                column: str | None) -> TuneResult:
+    return tune(
+        train, target, test=None if test is None else test.drop(columns=[target],
+                                                                errors="ignore"),
+        model=model, task=comp.task.get("type"), metric=comp.task.get("metric"),
+        cv=comp.cv.get("n_splits", 5), cv_scheme=comp.cv.get("scheme"), groups=column,
+        id_column=comp.data.get("id"), drop=comp.data.get("drop", []),
+        preset=args.preset or search.get("preset", "default"),
+        n_trials=args.trials or search.get("n_trials"),
+        timeout=args.timeout or search.get("timeout"), sampler=search.get("sampler", "tpe"),
+        pruner=search.get("pruner", "paired"), seeds=args.seeds or comp.seeds,
+        seed=comp.cv.get("seed", 0), device=args.device, progress=not args.quiet,
+    )
+
+
+def _holdout_score(comp: Competition, result: TuneResult,
+                   test: pd.DataFrame | None) -> float | None:
+    if test is None or comp.target not in test.columns or result.test_pred is None:
+        return None
+    metric = get_metric(result.score.metric, result.manifest["task"])
+    pred = _pred_matrix(result)
+    y = test[comp.target]
+    if result.classes is not None:
+        position = {c: i for i, c in enumerate(result.classes)}
+        codes = y.map(position)
+        if codes.isna().any():
+            return None  # a class the training part never saw
+        return metric(codes.to_numpy(dtype=np.int64), pred)
+    return metric(transform_target(comp, y).to_numpy(dtype=np.float64), pred)
+
+
+def _pred_matrix(result: TuneResult) -> np.ndarray:
+    assert result.test_pred is not None
+    pred = result.test_pred.filter(regex=r"^pred").to_numpy()
+    return pred[:, 0] if pred.shape[1] == 1 else pred
+
+
+def _write_submission(comp: Competition, result: TuneResult, test: pd.DataFrame,
+                      path: Path) -> None:
+    pred = _pred_matrix(result)
+    output = comp.submission.get("output", "probability" if result.classes else "value")
+    id_name = comp.data.get("id")
+    columns = comp.submission.get("columns") or [id_name or "id", comp.target]
+    ids = test[id_name].to_numpy() if id_name in test.columns else np.arange(len(test))
+    frame = pd.DataFrame({columns[0]: ids})
+    if result.classes is None:
+        frame[columns[1]] = inverse_transform(comp, pred)
+    elif output == "label":
+        chosen = (pred >= 0.5).astype(int) if pred.ndim == 1 else pred.argmax(axis=1)
+        frame[columns[1]] = np.asarray(result.classes, dtype=object)[chosen]
+    elif pred.ndim == 1:
+        frame[columns[1]] = pred
+    else:
+        names = columns[1:] if len(columns) == pred.shape[1] + 1 else [str(c) for c in
+                                                                        result.classes]
+        for j, name in enumerate(names):
+            frame[name] = pred[:, j]
+    write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def _print_summary(comp: Competition, result: TuneResult, holdout: float | None,
+                   path: Path) -> None:
+    search = result.manifest["search"]
+    lines = [f"{comp.name} · {result.model}: {result.score}",
+             f"  trials: {search['n_complete']} complete, {search['n_pruned']} pruned; "
+             f"wall {result.manifest['timing']['wall_seconds']:.1f} s; "
+             f"device {result.manifest['device']}"]
+    if holdout is not None:
+        lines.append(f"  held-out {result.score.metric}: {holdout:.5f}")
+    lines.append(f"  saved to {path}")
+    print("\n".join(lines))
+
+
+def leaderboard_rows(runs_dir: Path, competition: str | None = None) -> pd.DataFrame:
+    rows = []
+    for manifest_path in sorted(runs_dir.glob("*/manifest.json")):
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        name = manifest.get("competition")
+        if name is None or (competition and name != competition):
+            continue
+        score = manifest["score"]
+        rows.append({
+            "competition": name, "model": manifest["model"],
+            "preset": manifest["config"]["preset"], "metric": score["metric"],
+            "cv_mean": score["mean"], "cv_std": score["std"],
+            "seeds": len(score["per_seed"]), "holdout": manifest.get("holdout_score"),
+            "trials": manifest["search"]["n_trials"],
+            "wall_s": round(manifest["timing"]["wall_seconds"], 1),
+            "device": manifest["device"], "run": manifest_path.parent.name,
+            "_sign": -1.0 if score["direction"] == "maximize" else 1.0,
+        })
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["_key"] = frame["_sign"] * frame["cv_mean"]
+    frame = frame.sort_values(["competition", "_key"]).drop(columns=["_sign", "_key"])
+    return frame.reset_index(drop=True)
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    if not args.runs_dir.is_dir():
+        raise BoostTuneError(f"runs folder {args.runs_dir} does not exist.")
+    frame = leaderboard_rows(args.runs_dir, args.competition)
+    if frame.empty:
+        print(f"no runs in {args.runs_dir}" + (f" for {args.competition}"
+                                                if args.competition else ""))
+        return 0
+    print(FORMATTERS[args.format](frame))
+    return 0
+
+
+def _table(frame: pd.DataFrame) -> str:
+    shown = frame.assign(cv=[f"{m:.5f} ± {s:.5f}" for m, s in zip(frame.cv_mean, frame.cv_std,
+                                                                 strict=True)])
+    shown = shown.drop(columns=["cv_mean", "cv_std"])
+    columns = ["competition", "model", "preset", "metric", "cv", "seeds", "holdout", "trials",
+               "wall_s", "device", "run"]
+    return shown[columns].to_string(index=False, na_rep="", float_format=lambda v: f"{v:.5f}")
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    body = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(
+        index=False)]
+    return "\n".join([header, rule, *body])
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return f"{value:.5f}" if isinstance(value, float) else str(value)
+
+
+FORMATTERS: dict[str, Callable[[pd.DataFrame], str]] = {
+    "table": _table,
+    "csv": lambda f: f.to_csv(index=False).rstrip("\n"),
+    "json": lambda f: f.to_json(orient="records", indent=2),
+    "markdown": _markdown,
+}
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    models = [args.model] if args.model else ["lightgbm", "xgboost"]
+    print("\n\n".join(str(preset(m, t)) for m in models for t in TIERS))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    result = TuneResult.load(args.run)
+    manifest = result.manifest
+    print(f"run {args.run.name}: {manifest.get('competition', '-')} · {result.model} · "
+          f"{manifest['task']}")
+    print(f"score: {result.score}")
+    if manifest.get("holdout_score") is not None:
+        print(f"held-out: {manifest['holdout_score']:.5f}")
+    print(f"trials: {manifest['search']['n_complete']} complete, "
+          f"{manifest['search']['n_pruned']} pruned; wall "
+          f"{manifest['timing']['wall_seconds']:.1f} s")
+    print("params:")
+    print(to_json(result.params).rstrip())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    result = TuneResult.load(args.run)
+    if args.format == "json":
+        print(to_json(result.params).rstrip())
+        return 0
+    if args.format != result.model:
+        raise BoostTuneError(f"run {args.run.name} was tuned with {result.model}; use "
+                             f"--format {result.model} or --format json.")
+    kind = "Regressor" if result.manifest["task"] == "regression" else "Classifier"
+    prefix = "LGBM" if result.model == "lightgbm" else "XGB"
+    arguments = ",\n".join(f"    {k}={v!r}" for k, v in result.params.items())
+    print(f"import {result.model}\n\nmodel = {result.model}.{prefix}{kind}(\n{arguments},\n)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
