@@ -23,9 +23,6 @@ from boosttune.evaluate import CVScore
 from boosttune.nested import NestedReport
 from boosttune.result import TuneResult
 
-FILES = ("params.json", "oof.parquet", "test_pred.parquet", "folds.parquet", "scores.csv",
-         "trials.csv", "selection.csv", "nested.csv", "manifest.json")
-
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
