@@ -168,8 +168,8 @@ def tune(
     n_rounds = backend.refit_rounds(final.score.table["n_rounds"].mean())
     members = ([(backend.fit_all(best_params, n_rounds, s), n_rounds) for s in seed_list]
                if refit else [(f.model, f.n_rounds) for r in final.runs for f in r.fits])
-    test_pred = None if the_task.X_test is None else np.mean(
-        [backend.predict(m, the_task.X_test, n) for m, n in members], axis=0)
+    ensemble = Ensemble(model, members, the_task.encoder)
+    test_pred = None if the_task.X_test is None else ensemble.predict_matrix(the_task.X_test)
     wall = time.perf_counter() - started
     config = {
         "model": model, "task": the_task.kind, "metric": the_task.metric.name, "cv": repr(cv),
@@ -198,7 +198,7 @@ def tune(
         manifest=_manifest(the_task, folds, study, best_params, final, config, timing)
         | {"evaluation": evaluation},
         study=study,
-        ensemble=Ensemble(model, members, the_task.encoder),
+        ensemble=ensemble,
         evaluation=evaluation,
         selection=selection,
         nested=nested_report,

@@ -30,10 +30,11 @@ class Ensemble:
         if not isinstance(X, pd.DataFrame):
             array = np.asarray(X)
             X = pd.DataFrame(array, columns=[f"f{i}" for i in range(array.shape[1])])
-        matrix = self.encoder.transform(X, "data to predict")
-        predict = PREDICT[self.model]
-        cats = self.encoder.categorical_indices
-        return np.mean([predict(m, matrix, n, cats) for m, n in self.members], axis=0)
+        return self.predict_matrix(self.encoder.transform(X, "data to predict"))
+
+    def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """Mean prediction on an already encoded feature matrix."""
+        return PREDICT[self.model](self.members, matrix, self.encoder.categorical_indices)
 
 
 @dataclass

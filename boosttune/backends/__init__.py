@@ -14,10 +14,10 @@ BACKENDS: dict[str, type[Backend]] = {
     "lightgbm": _lightgbm.LightGBMBackend,
     "xgboost": _xgboost.XGBoostBackend,
 }
-# Prediction without a backend instance (no datasets), for results kept after the run.
-PREDICT: dict[str, Callable[[Any, np.ndarray, int, list[int]], np.ndarray]] = {
-    "lightgbm": _lightgbm.predict_native,
-    "xgboost": _xgboost.predict_native,
+# Mean prediction of (booster, rounds) members without a backend instance (no datasets).
+PREDICT: dict[str, Callable[[list[tuple[Any, int]], np.ndarray, list[int]], np.ndarray]] = {
+    "lightgbm": _lightgbm.predict_average,
+    "xgboost": _xgboost.predict_average,
 }
 
 

@@ -133,12 +133,6 @@ class Backend(ABC):
         fit_rows = np.mean([len(self.parts(k).fit) for k in range(self.folds.n_splits)])
         return max(1, int(np.rint(fold_rounds * self.task.n_rows / fit_rows)))
 
-    def predict(self, model: Any, X: np.ndarray, n_rounds: int) -> np.ndarray:
-        started = time.perf_counter()
-        pred = self._predict_matrix(model, X, n_rounds)
-        self.native_seconds += time.perf_counter() - started
-        return pred
-
     def check_params(self, names: set[str]) -> None:
         varied = sorted(names & DATASET_PARAMS)
         if varied:
@@ -158,9 +152,6 @@ class Backend(ABC):
 
     @abstractmethod
     def _predict_valid(self, model: Any, fold: int, n_rounds: int) -> np.ndarray: ...
-
-    @abstractmethod
-    def _predict_matrix(self, model: Any, X: np.ndarray, n_rounds: int) -> np.ndarray: ...
 
     @abstractmethod
     def export_params(self, params: dict[str, Any], n_rounds: int) -> dict[str, Any]:

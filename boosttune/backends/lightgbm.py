@@ -91,10 +91,7 @@ class LightGBMBackend(Backend):
     def _predict_valid(self, model: Any, fold: int, n_rounds: int) -> np.ndarray:
         if fold not in self._valid_X:
             self._valid_X[fold] = self.task.X[self.parts(fold).valid]
-        return predict_native(model, self._valid_X[fold], n_rounds)
-
-    def _predict_matrix(self, model: Any, X: np.ndarray, n_rounds: int) -> np.ndarray:
-        return predict_native(model, X, n_rounds)
+        return np.asarray(model.predict(self._valid_X[fold], num_iteration=n_rounds))
 
     def export_params(self, params: dict[str, Any], n_rounds: int) -> dict[str, Any]:
         native = self.native_params(params, seed=0)
@@ -102,9 +99,10 @@ class LightGBMBackend(Backend):
         return {**exported, "n_estimators": n_rounds}
 
 
-def predict_native(model: lgb.Booster, X: np.ndarray, n_rounds: int,
-                   categorical_indices: list[int] | None = None) -> np.ndarray:
-    return np.asarray(model.predict(X, num_iteration=n_rounds))
+def predict_average(members: list[tuple[Any, int]], X: np.ndarray,
+                    categorical_indices: list[int]) -> np.ndarray:
+    """Mean prediction of (booster, rounds) members on the encoded matrix X."""
+    return np.mean([model.predict(X, num_iteration=n) for model, n in members], axis=0)
 
 
 def _stop_when(stop: Callable[[], bool]) -> Callable[[Any], None]:

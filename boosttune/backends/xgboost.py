@@ -84,9 +84,6 @@ class XGBoostBackend(Backend):
         valid = self._fold_matrices(fold)[2]
         return _as_probabilities(model.predict(valid, iteration_range=(0, n_rounds)))
 
-    def _predict_matrix(self, model: Any, X: np.ndarray, n_rounds: int) -> np.ndarray:
-        return predict_native(model, X, n_rounds, self.task.encoder.categorical_indices)
-
     def export_params(self, params: dict[str, Any], n_rounds: int) -> dict[str, Any]:
         native = self.native_params(params, seed=0)
         exported = {k: v for k, v in native.items() if k not in RUN_KEYS}
@@ -95,12 +92,14 @@ class XGBoostBackend(Backend):
         return {**exported, "n_estimators": n_rounds}
 
 
-def predict_native(model: xgb.Booster, X: np.ndarray, n_rounds: int,
-                   categorical_indices: list[int] | None = None) -> np.ndarray:
-    cats = set(categorical_indices or [])
+def predict_average(members: list[tuple[Any, int]], X: np.ndarray,
+                    categorical_indices: list[int]) -> np.ndarray:
+    """Mean prediction of (booster, rounds) members; the DMatrix is built once for all."""
+    cats = set(categorical_indices)
     types = ["c" if j in cats else "q" for j in range(X.shape[1])]
     matrix = xgb.DMatrix(X, feature_types=types, enable_categorical=True)
-    return _as_probabilities(model.predict(matrix, iteration_range=(0, n_rounds)))
+    return np.mean([_as_probabilities(model.predict(matrix, iteration_range=(0, n)))
+                    for model, n in members], axis=0)
 
 
 def _as_probabilities(pred: np.ndarray) -> np.ndarray:
