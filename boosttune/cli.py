@@ -154,11 +154,8 @@ def _holdout_score(comp: Competition, result: TuneResult,
     pred = _pred_matrix(result)
     y = test[comp.target]
     if result.classes is not None:
-        position = {c: i for i, c in enumerate(result.classes)}
-        codes = y.map(position)
-        if codes.isna().any():
-            return None  # a class the training part never saw
-        return metric(codes.to_numpy(dtype=np.int64), pred)
+        codes = result.class_codes(y)
+        return None if (codes < 0).any() else metric(codes, pred)  # unseen class: no score
     return metric(transform_target(comp, y).to_numpy(dtype=np.float64), pred)
 
 

@@ -9,7 +9,7 @@ are.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,9 @@ from boosttune.cv import make_folds
 from boosttune.evaluate import corrected_std_error, interval
 from boosttune.metrics import Metric
 from boosttune.task import Task
+
+if TYPE_CHECKING:
+    from boosttune.result import TuneResult
 
 
 @dataclass
@@ -91,7 +94,7 @@ def nested_cv(task: Task, frame: pd.DataFrame, target: Any, outer: int, seed: in
         pred = result.predict(frame.iloc[valid])
         rows.append({"outer_fold": k, "inner_best": float(result.trials["value"].dropna()
                                                          .agg(_best(task.metric))),
-                     "outer_score": _outer_score(task, valid, pred, result.classes),
+                     "outer_score": _outer_score(task, valid, pred, result),
                      "n_trials": len(result.trials),
                      **{f"param_{p}": v for p, v in result.best_params.items()}})
     table = pd.DataFrame(rows)
@@ -112,12 +115,10 @@ def _best(metric: Metric) -> str:
     return "max" if metric.greater_is_better else "min"
 
 
-def _outer_score(task: Task, rows: np.ndarray, pred: np.ndarray,
-                 inner_classes: list[Any] | None) -> float:
+def _outer_score(task: Task, rows: np.ndarray, pred: np.ndarray, inner: TuneResult) -> float:
     y = task.y[rows]
-    if task.classes is not None and inner_classes is not None:
+    if task.classes is not None:
         # the inner run coded its own classes; recode the outer rows' labels the same way
-        position = {c: i for i, c in enumerate(inner_classes)}
-        y = np.array([position[task.classes[int(c)]] for c in y], dtype=np.int64)
+        y = inner.class_codes(task.decode_labels(y.astype(np.int64)))
     weights = None if task.weights is None else task.weights[rows]
     return task.metric(y, pred, weights)

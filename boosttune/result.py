@@ -64,6 +64,11 @@ class TuneResult:
     def classes(self) -> list[Any] | None:
         return self.manifest.get("classes")
 
+    def class_codes(self, labels: Any) -> np.ndarray:
+        """Codes of class labels in this run's coding; -1 for a class the run never saw."""
+        position = {c: i for i, c in enumerate(self.classes or [])}
+        return np.array([position.get(v, -1) for v in labels], dtype=np.int64)
+
     def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Average prediction of the fold models of every seed: P(positive class) for binary,
         (n, K) probabilities for multiclass, values for regression."""

@@ -16,7 +16,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
@@ -51,8 +50,7 @@ def held_out(result: bt.TuneResult, test: pd.DataFrame, target: str, kind: str,
     pred = pred[:, 0] if pred.shape[1] == 1 else pred
     y = test[target].to_numpy()
     if kind != "regression":
-        position = {c: i for i, c in enumerate(result.classes or [])}
-        y = np.array([position[v] for v in y])
+        y = result.class_codes(y)
     return get_metric(metric, kind)(y, pred)
 
 
