@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import platform
 import time
-import warnings
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -22,6 +21,7 @@ from boosttune._version import __version__
 from boosttune.backends import Backend, FitSettings, backend_class
 from boosttune.backends.base import DATASET_PARAMS
 from boosttune.cv import Folds, make_folds
+from boosttune.device import Device, resolve_device
 from boosttune.errors import BoostTuneError
 from boosttune.evaluate import (
     SeedAverage,
@@ -32,7 +32,7 @@ from boosttune.evaluate import (
 )
 from boosttune.nested import nested_cv
 from boosttune.result import Ensemble, TuneResult
-from boosttune.spaces import SearchSpace
+from boosttune.spaces import SearchSpace, for_device
 from boosttune.spaces import preset as preset_space
 from boosttune.task import Task, as_frame, make_task
 from boosttune.tuning import (
@@ -81,7 +81,8 @@ def tune(
     early_stopping_rounds: int = 100,
     max_rounds: int = 10_000,
     n_jobs: int | None = None,
-    device: str = "cpu",
+    device: str | Device = "cpu",
+    strict_device: bool = False,
     progress: bool = True,
 ) -> TuneResult:
     """Tune ``model`` on ``train`` with cross-validation and return a :class:`TuneResult`.
@@ -94,6 +95,8 @@ def tune(
     Predictions average the fold models of every seed, or with ``refit=True`` one model per
     seed fit on all rows with the folds' best round count scaled to the larger data.
     ``n_jobs`` is the number of CPU threads each model trains with (default: all cores).
+    ``device`` is 'cpu', 'gpu' or 'auto' (the GPU where a probe fit passes); an unusable GPU
+    falls back to the CPU with a warning, or raises with ``strict_device=True``.
 
     Honest evaluation: ``top_k`` re-runs the k best trials over every seed and keeps the best
     by ``select`` ('mean', or 'lcb': mean minus its standard error); ``compare_default`` scores
@@ -109,25 +112,29 @@ def tune(
     """
     arguments = dict(locals())
     started = time.perf_counter()
-    device = _resolve_device(device)
+    backend_class(model)
     seed_list = _seed_list(seeds, seed)
     n_trials = _check_budget(n_trials, timeout)
     _check_evaluation(top_k, select, nested)
     the_task = make_task(train, target, test=test, task=task, metric=metric, weights=weights,
                          groups=groups, id_column=id_column, drop=drop)
+    the_device = (device if isinstance(device, Device)
+                  else resolve_device(model, device, strict_device))
     nested_report = None
     if nested:
         inner = {k: v for k, v in arguments.items()
                  if k not in ("train", "target", "test", "nested", "timeout", "progress")}
+        inner["device"] = the_device
         share = None if timeout is None else timeout / (nested + 1)
         nested_report = nested_cv(the_task, as_frame(train, "train"), target, nested, seed,
                                   {**inner, "timeout": share, "progress": False})
         timeout = None if timeout is None else max(1.0, timeout - (time.perf_counter()
                                                                    - started))
     folds = make_folds(the_task, cv, cv_scheme, seed)
-    search_space = (space or preset_space(model, preset)).fix(**(fixed or {}))
+    search_space = for_device((space or preset_space(model, preset)).fix(**(fixed or {})),
+                              the_device)
     settings = FitSettings(early_stopping, early_stopping_rounds, max_rounds,
-                           n_jobs or os.cpu_count() or 1)
+                           n_jobs or os.cpu_count() or 1, dict(the_device.params))
     backend = _make_backend(model, the_task, folds, settings, search_space)
     if sampler == "grid" and n_trials is None:
         n_trials = grid_size(search_space)
@@ -140,7 +147,7 @@ def tune(
         )
         extra_runs = len(seed_list) * (top_k + compare_default + compare_policies) - 1
         objective = Objective(backend, search_space, seed, Budget(timeout, extra_runs),
-                              report_fold_scores=pruner == "wilcoxon")
+                              report_fold_scores=pruner == "wilcoxon", device=the_device)
         run_search(study, objective, n_trials, progress)
     search_seconds = time.perf_counter() - started
 
@@ -181,7 +188,8 @@ def tune(
         "compare_policies": compare_policies, "nested": nested,
         "early_stopping": early_stopping,
         "early_stopping_rounds": early_stopping_rounds, "max_rounds": max_rounds,
-        "n_jobs": settings.n_threads, "device": device,
+        "n_jobs": settings.n_threads, "device": the_device.requested,
+        "strict_device": strict_device,
         "interrupted": objective.budget.interrupted,
     }
     timing = {"wall_seconds": wall, "search_seconds": search_seconds,
@@ -196,7 +204,8 @@ def tune(
         trials=_trials_frame(study),
         folds=folds,
         manifest=_manifest(the_task, folds, study, best_params, final, config, timing)
-        | {"evaluation": evaluation},
+        | {"device": the_device.kind, "device_detail": the_device.record(),
+           "evaluation": evaluation},
         study=study,
         ensemble=ensemble,
         evaluation=evaluation,
@@ -236,16 +245,6 @@ def _policy_optimism(model: str, task: Task, backends: list[Backend], settings: 
     fold_runs, inner_runs = ((final.runs, other_runs) if settings.early_stopping == "fold"
                              else (other_runs, final.runs))
     return paired_difference(fold_runs, inner_runs, task.metric.direction, backends[0].folds)
-
-
-def _resolve_device(device: str) -> str:
-    if device not in ("cpu", "gpu", "auto"):
-        raise BoostTuneError(
-            f"The 'device' parameter must be 'cpu', 'gpu' or 'auto'; got {device!r} instead.")
-    if device == "gpu":
-        warnings.warn("GPU training is not available in this version of boosttune; "
-                      "training on CPU.", UserWarning, stacklevel=3)
-    return "cpu"
 
 
 def _seed_list(seeds: int | Sequence[int], seed: int) -> list[int]:
@@ -335,7 +334,7 @@ def _manifest(task: Task, folds: Folds, study: optuna.Study, best: dict[str, Any
                      ("lightgbm", "xgboost", "optuna", "scikit-learn", "pandas", "numpy")}
         | {"python": platform.python_version()},
         "model": config["model"], "task": task.kind, "target": task.target_name,
-        "classes": task.classes, "device": config["device"],
+        "classes": task.classes,
         "data": {"rows": task.n_rows, "features": len(task.encoder.columns),
                  "sha256": task.data_hash(),
                  "test_rows": None if task.X_test is None else len(task.X_test)},

@@ -67,7 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--trials", type=int, help="number of trials per model")
     run.add_argument("--timeout", type=float, help="seconds per model, finalize included")
     run.add_argument("--seeds", type=int, help="seeds to re-run the best params over")
-    run.add_argument("--device", choices=("cpu", "gpu", "auto"), default="cpu")
+    run.add_argument("--device", choices=("cpu", "gpu", "auto"), default="cpu",
+                     help="gpu falls back to the CPU with a warning where no GPU works")
+    run.add_argument("--strict-device", action="store_true",
+                     help="fail instead of falling back to the CPU")
     run.add_argument("--data-dir", help="folder the config's data paths are relative to "
                      "(default: $BOOSTTUNE_DATA_DIR, else the config's folder)")
     run.add_argument("--out", type=Path, default=Path("runs"), help="runs folder (runs/)")
@@ -142,7 +145,8 @@ def _tune_model(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | Non
         n_trials=args.trials or search.get("n_trials"),
         timeout=args.timeout or search.get("timeout"), sampler=search.get("sampler", "tpe"),
         pruner=search.get("pruner", "paired"), seeds=args.seeds or comp.seeds,
-        seed=comp.cv.get("seed", 0), device=args.device, progress=not args.quiet,
+        seed=comp.cv.get("seed", 0), device=args.device,
+        strict_device=args.strict_device, progress=not args.quiet,
     )
 
 
@@ -194,7 +198,7 @@ def _print_summary(comp: Competition, result: TuneResult, holdout: float | None,
     lines = [f"{comp.name} · {result.model}: {result.score}",
              f"  trials: {search['n_complete']} complete, {search['n_pruned']} pruned; "
              f"wall {result.manifest['timing']['wall_seconds']:.1f} s; "
-             f"device {result.manifest['device']}"]
+             f"device {result.manifest['device_detail']['name']}"]
     if holdout is not None:
         lines.append(f"  held-out {result.score.metric}: {holdout:.5f}")
     lines.append(f"  saved to {path}")

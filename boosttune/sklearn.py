@@ -44,6 +44,7 @@ class _BoostTuneEstimator(BaseEstimator):
         "metric": [str, tuple, None],
         "seeds": [Interval(Integral, 1, None, closed="left")],
         "device": [StrOptions({"cpu", "gpu", "auto"})],
+        "strict_device": ["boolean"],
         "early_stopping": [StrOptions({"fold", "inner"})],
         "refit": [StrOptions({"folds", "full"})],
         "sampler": [StrOptions(set(SAMPLERS))],
@@ -65,6 +66,7 @@ class _BoostTuneEstimator(BaseEstimator):
         metric: Any = None,
         seeds: int = 1,
         device: str = "cpu",
+        strict_device: bool = False,
         early_stopping: str = "fold",
         refit: str = "folds",
         sampler: str = "tpe",
@@ -82,6 +84,7 @@ class _BoostTuneEstimator(BaseEstimator):
         self.metric = metric
         self.seeds = seeds
         self.device = device
+        self.strict_device = strict_device
         self.early_stopping = early_stopping
         self.refit = refit
         self.sampler = sampler
@@ -110,7 +113,7 @@ class _BoostTuneEstimator(BaseEstimator):
             pruner=self.pruner, seeds=self.seeds, seed=self.random_state,
             refit=self.refit == "full", early_stopping=self.early_stopping,
             max_rounds=self.max_rounds, n_jobs=self.n_jobs, device=self.device,
-            progress=bool(self.verbose),
+            strict_device=self.strict_device, progress=bool(self.verbose),
         )
         self.result_: TuneResult = result
         self.best_params_ = result.best_params

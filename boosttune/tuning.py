@@ -22,6 +22,7 @@ import xgboost as xgb
 from tqdm.auto import tqdm
 
 from boosttune.backends import Backend, BudgetExhausted
+from boosttune.device import CPU, Device, one_at_a_time
 from boosttune.errors import BoostTuneError
 from boosttune.evaluate import CVRun, cross_validate
 from boosttune.spaces import SearchSpace
@@ -145,6 +146,7 @@ class Objective:
     seed: int
     budget: Budget
     report_fold_scores: bool = False  # the Wilcoxon pruner compares fold by fold
+    device: Device = CPU
     best_run: CVRun | None = None
     best_params: dict[str, Any] | None = None
     params_of_trial: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -163,7 +165,9 @@ class Objective:
 
         stop = self.budget.exhausted if self.best_run is not None else None
         try:
-            run = cross_validate(self.backend, params, self.seed, after_fold=after_fold, stop=stop)
+            with one_at_a_time(self.device):
+                run = cross_validate(self.backend, params, self.seed, after_fold=after_fold,
+                                     stop=stop)
         except BudgetExhausted:
             trial.set_user_attr("stopped_by_budget", True)
             raise optuna.TrialPruned("time budget spent") from None
@@ -209,8 +213,9 @@ def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
 
     previous = _catch_interrupt(objective.budget)
     try:
+        # on a GPU, collect each trial's boosters at once: their device memory is freed with them
         study.optimize(objective, n_trials=n_trials, callbacks=[after_trial],
-                       gc_after_trial=False)
+                       gc_after_trial=objective.device.is_gpu)
     finally:
         bar.close()
         if previous is not None:

@@ -39,6 +39,7 @@ class FitSettings:
     early_stopping_rounds: int = 100
     max_rounds: int = 10_000
     n_threads: int = 1
+    device_params: dict[str, Any] = field(default_factory=dict)  # native params of the device
 
 
 @dataclass

@@ -60,7 +60,7 @@ class LightGBMBackend(Backend):
         }
         if task.kind == "multiclass":
             base["num_class"] = task.n_classes
-        return {**base, **self.dataset_params, **params}
+        return {**base, **self.dataset_params, **params, **self.settings.device_params}
 
     def _train(
         self, params: dict[str, Any], fold: int, seed: int, train_curve: bool,
@@ -95,7 +95,8 @@ class LightGBMBackend(Backend):
 
     def export_params(self, params: dict[str, Any], n_rounds: int) -> dict[str, Any]:
         native = self.native_params(params, seed=0)
-        exported = {SKLEARN_NAMES.get(k, k): v for k, v in native.items() if k not in RUN_KEYS}
+        run_keys = {*RUN_KEYS, *self.settings.device_params}  # params.json loads on any machine
+        exported = {SKLEARN_NAMES.get(k, k): v for k, v in native.items() if k not in run_keys}
         return {**exported, "n_estimators": n_rounds}
 
 

@@ -55,7 +55,7 @@ class XGBoostBackend(Backend):
         }
         if task.kind == "multiclass":
             base["num_class"] = task.n_classes
-        native = {**base, **self.dataset_params, **params}
+        native = {**base, **self.dataset_params, **params, **self.settings.device_params}
         if native.get("grow_policy") == "lossguide" and "max_depth" not in native:
             native["max_depth"] = 0  # leaves, not depth, bound a lossguide tree
         return native
@@ -86,7 +86,8 @@ class XGBoostBackend(Backend):
 
     def export_params(self, params: dict[str, Any], n_rounds: int) -> dict[str, Any]:
         native = self.native_params(params, seed=0)
-        exported = {k: v for k, v in native.items() if k not in RUN_KEYS}
+        run_keys = {*RUN_KEYS, *self.settings.device_params}  # params.json loads on any machine
+        exported = {k: v for k, v in native.items() if k not in run_keys}
         if self.task.encoder.categorical_indices:
             exported["enable_categorical"] = True
         return {**exported, "n_estimators": n_rounds}

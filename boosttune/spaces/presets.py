@@ -7,6 +7,7 @@ straight into ``lightgbm.LGBMClassifier(**params)`` or ``xgboost.XGBClassifier(*
 
 from __future__ import annotations
 
+from boosttune.device import Device
 from boosttune.errors import BoostTuneError
 from boosttune.spaces.base import Categorical, Dimension, Float, Int, SearchSpace
 
@@ -84,3 +85,11 @@ def preset(model: str, tier: str = "default") -> SearchSpace:
         )
     dims, fixed = _PRESETS[key]
     return SearchSpace(dims, fixed, name=f"{model}/{tier}")
+
+
+def for_device(space: SearchSpace, device: Device) -> SearchSpace:
+    """The space adjusted to the device: LightGBM's OpenCL learner is fastest with 63 bins."""
+    if device.kind == "opencl" and "max_bin" not in space.fixed \
+            and "max_bin" not in space.dimensions:
+        return space.fix(max_bin=63)
+    return space

@@ -1,0 +1,161 @@
+"""Device choice: real probe fits, the CPU fallback with its warning, strict mode, GPU presets.
+
+Where no GPU exists (CI) the probes fail for real and the fallback path is what runs. The tests
+marked ``gpu`` need an NVIDIA GPU and skip, saying so, where there is none.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import boosttune as bt
+from boosttune import device as dev
+from boosttune.errors import BoostTuneError
+from boosttune.spaces import for_device, preset
+from tests.conftest import FAST
+
+HAS_GPU = dev.nvidia_gpu_present()
+needs_no_gpu = pytest.mark.skipif(HAS_GPU, reason="a GPU is present: these cover the fallback")
+needs_gpu = pytest.mark.skipif(not HAS_GPU, reason="no NVIDIA GPU on this machine")
+
+
+@needs_no_gpu
+def test_xgboost_probe_fails_for_real_without_a_gpu_and_is_cached() -> None:
+    probe = dev.probe_xgboost()
+    assert not probe.ok and probe.kind == "cpu"
+    assert "CUDA" in probe.reason
+    hits = dev.probe_xgboost.cache_info().hits
+    assert dev.probe_xgboost() is probe
+    assert dev.probe_xgboost.cache_info().hits == hits + 1
+
+
+@needs_no_gpu
+def test_lightgbm_probe_names_why_neither_cuda_nor_opencl_works() -> None:
+    probe = dev.probe_lightgbm()
+    assert not probe.ok
+    assert "device_type='cuda' is unavailable" in probe.reason
+    assert "OpenCL" in probe.reason
+
+
+@needs_no_gpu
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
+def test_gpu_request_falls_back_to_cpu_with_one_warning_and_the_cpu_result(
+        breast_cancer: pd.DataFrame, model: str) -> None:
+    cpu = bt.tune(breast_cancer, "target", model=model, **FAST)
+    with pytest.warns(UserWarning, match="cannot train on the GPU") as caught:
+        gpu = bt.tune(breast_cancer, "target", model=model, device="gpu", **FAST)
+    assert len([w for w in caught if "GPU" in str(w.message)]) == 1
+    assert "Training on the CPU instead" in str(caught[0].message)
+    assert gpu.manifest["device"] == "cpu"
+    detail = gpu.manifest["device_detail"]
+    assert detail["requested"] == "gpu" and detail["used"] == "cpu"
+    assert detail["fallback_reason"]
+    np.testing.assert_array_equal(gpu.oof["pred"], cpu.oof["pred"])
+    assert "device" not in gpu.params and "device_type" not in gpu.params
+
+
+@needs_no_gpu
+def test_auto_picks_the_cpu_silently_where_no_gpu_exists(breast_cancer: pd.DataFrame) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        result = bt.tune(breast_cancer, "target", model="xgboost", device="auto", **FAST)
+    assert result.manifest["device"] == "cpu"
+    assert result.manifest["device_detail"]["requested"] == "auto"
+
+
+@needs_no_gpu
+def test_strict_device_raises_before_training_and_names_the_fix(
+        breast_cancer: pd.DataFrame) -> None:
+    with pytest.raises(BoostTuneError, match="strict_device=True, so no CPU fallback"):
+        bt.tune(breast_cancer, "target", model="lightgbm", device="gpu", strict_device=True,
+                **FAST)
+
+
+def test_bad_device_name_is_a_clear_error(breast_cancer: pd.DataFrame) -> None:
+    with pytest.raises(BoostTuneError, match="'device' parameter must be one of"):
+        bt.tune(breast_cancer, "target", device="cuda:0", **FAST)
+
+
+def test_missing_nvidia_icd_gets_the_registration_advice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dev, "nvidia_gpu_present", lambda: True)
+    reason = dev._lightgbm_reason("not enabled in this build",
+                                  ["pthread-Intel(R) Xeon(R) (The pocl project)"])
+    assert "not NVIDIA's" in reason and "pocl" in reason
+    assert "/etc/OpenCL/vendors/nvidia.icd" in reason and "libnvidia-opencl.so.1" in reason
+
+
+def test_icd_files_come_from_ocl_icd_vendors(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    (tmp_path / "pocl.icd").write_text("libpocl.so.2\n")
+    (tmp_path / "nvidia.icd").write_text("libnvidia-opencl.so.1\n")
+    (tmp_path / "readme.txt").write_text("not an icd\n")
+    monkeypatch.setenv("OCL_ICD_VENDORS", str(tmp_path))
+    assert [p.name for p in dev.opencl_vendor_files()] == ["nvidia.icd", "pocl.icd"]
+
+
+def test_opencl_preset_bins_63_unless_the_user_fixed_max_bin() -> None:
+    opencl = dev.Device("gpu", "opencl", {"device_type": "gpu", "gpu_platform_id": 1})
+    space = preset("lightgbm", "fast")
+    assert for_device(space, opencl).fixed["max_bin"] == 63
+    assert for_device(space.fix(max_bin=127), opencl).fixed["max_bin"] == 127
+    assert "max_bin" not in for_device(space, dev.CPU).fixed
+
+
+def test_gpu_trials_hold_a_machine_wide_lock_one_at_a_time() -> None:
+    gpu = dev.Device("gpu", "cuda", {"device": "cuda"})
+    events: list[str] = []
+    first_in = threading.Event()
+
+    def trial(name: str, hold: float) -> None:
+        with dev.one_at_a_time(gpu):
+            events.append(f"{name} start")
+            first_in.set()
+            time.sleep(hold)
+            events.append(f"{name} end")
+
+    a = threading.Thread(target=trial, args=("a", 0.3))
+    a.start()
+    first_in.wait()
+    b = threading.Thread(target=trial, args=("b", 0.0))
+    b.start()
+    a.join()
+    b.join()
+    assert events == ["a start", "a end", "b start", "b end"]
+
+
+@needs_no_gpu
+def test_cli_gpu_falls_back_and_strict_exits_2(tmp_path: Path) -> None:
+    config = Path(__file__).resolve().parents[1] / "competitions" / "breast_cancer.toml"
+    base = [sys.executable, "-m", "boosttune", "run", str(config), "--models", "xgboost",
+            "--trials", "2", "--seeds", "1", "--out", str(tmp_path / "runs"), "--quiet"]
+    ran = subprocess.run([*base, "--device", "gpu"], capture_output=True, text=True,
+                         timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    assert "cannot train on the GPU" in ran.stderr and "device CPU" in ran.stdout
+    strict = subprocess.run([*base, "--device", "gpu", "--strict-device", "--out",
+                             str(tmp_path / "strict")], capture_output=True, text=True,
+                            timeout=300)
+    assert strict.returncode == 2
+    assert "strict_device=True" in strict.stderr and "Traceback" not in strict.stderr
+    assert not (tmp_path / "strict").exists() or not any((tmp_path / "strict").rglob("*.json"))
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
+def test_gpu_trains_on_the_gpu_and_agrees_with_the_cpu(breast_cancer: pd.DataFrame,
+                                                       model: str) -> None:
+    cpu = bt.tune(breast_cancer, "target", model=model, **FAST)
+    gpu = bt.tune(breast_cancer, "target", model=model, device="gpu", strict_device=True,
+                  **FAST)
+    assert gpu.manifest["device"] in ("cuda", "opencl")
+    assert abs(gpu.score.mean - cpu.score.mean) < 0.01
