@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import platform
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Any
@@ -30,10 +31,18 @@ from boosttune.evaluate import (
     select_robust,
     summarize_runs,
 )
-from boosttune.nested import nested_cv
+from boosttune.nested import NestedReport, nested_cv
 from boosttune.result import Ensemble, TuneResult
 from boosttune.spaces import SearchSpace, for_device
 from boosttune.spaces import preset as preset_space
+from boosttune.storage import (
+    check_identity,
+    fail_dead_local_trials,
+    open_storage,
+    redacted,
+    storage_url,
+    wait_for_running,
+)
 from boosttune.task import Task, as_frame, make_task
 from boosttune.tuning import (
     Budget,
@@ -83,6 +92,8 @@ def tune(
     n_jobs: int | None = None,
     device: str | Device = "cpu",
     strict_device: bool = False,
+    storage: str | os.PathLike[str] | None = None,
+    study_name: str | None = None,
     progress: bool = True,
 ) -> TuneResult:
     """Tune ``model`` on ``train`` with cross-validation and return a :class:`TuneResult`.
@@ -97,6 +108,9 @@ def tune(
     ``n_jobs`` is the number of CPU threads each model trains with (default: all cores).
     ``device`` is 'cpu', 'gpu' or 'auto' (the GPU where a probe fit passes); an unusable GPU
     falls back to the CPU with a warning, or raises with ``strict_device=True``.
+    ``storage`` (an Optuna RDB URL, or a path for a SQLite file) keeps the study: calling
+    again resumes it, finished trials counting toward ``n_trials``, and :func:`work` lets
+    other processes or machines search the same study.
 
     Honest evaluation: ``top_k`` re-runs the k best trials over every seed and keeps the best
     by ``select`` ('mean', or 'lcb': mean minus its standard error); ``compare_default`` scores
@@ -110,90 +124,157 @@ def tune(
     >>> result = bt.tune(train, target="class", metric="auc", n_trials=50, seeds=3)
     >>> result.best_params, result.score, result.oof, result.test_pred  # doctest: +SKIP
     """
-    arguments = dict(locals())
+    searched = _search_stage(dict(locals()))
+    return _finalize_stage(searched)
+
+
+def work(train: pd.DataFrame | np.ndarray, target: Any = None, **options: Any) -> int:
+    """Run trials of a shared study without finalizing; return how many this worker ran.
+
+    Takes :func:`tune`'s arguments, with ``storage`` and ``study_name`` naming the study that
+    other workers (other processes or machines) search too. The data, folds and settings must
+    be those the study was started with. The process that calls :func:`tune` (or
+    ``boosttune run``) finalizes once the search is over.
+    """
+    bound = inspect.signature(tune).bind(train, target, **options)
+    bound.apply_defaults()
+    if not bound.arguments["storage"]:
+        raise BoostTuneError("work() needs storage= (an Optuna RDB URL or a SQLite path) "
+                             "shared with the other workers.")
+    return _search_stage(bound.arguments).objective.n_run
+
+
+@dataclass
+class _Searched:
+    """What the search stage leaves for finalize."""
+
+    arguments: dict[str, Any]
+    task: Task
+    device: Device
+    folds: Folds
+    space: SearchSpace
+    settings: FitSettings
+    backend: Backend
+    seeds: list[int]
+    study: optuna.Study
+    objective: Objective
+    nested: NestedReport | None
+    started: float
+    search_seconds: float
+
+
+def _search_stage(a: dict[str, Any]) -> _Searched:
+    """Check the inputs, make folds and datasets once, and run (this worker's share of) the
+    search."""
     started = time.perf_counter()
+    model, timeout = a["model"], a["timeout"]
     backend_class(model)
-    seed_list = _seed_list(seeds, seed)
-    n_trials = _check_budget(n_trials, timeout)
-    _check_evaluation(top_k, select, nested)
-    the_task = make_task(train, target, test=test, task=task, metric=metric, weights=weights,
-                         groups=groups, id_column=id_column, drop=drop)
-    the_device = (device if isinstance(device, Device)
-                  else resolve_device(model, device, strict_device))
+    seed_list = _seed_list(a["seeds"], a["seed"])
+    n_trials = _check_budget(a["n_trials"], timeout)
+    _check_evaluation(a["top_k"], a["select"], a["nested"])
+    task = make_task(a["train"], a["target"], test=a["test"], task=a["task"], metric=a["metric"],
+                     weights=a["weights"], groups=a["groups"], id_column=a["id_column"],
+                     drop=a["drop"])
+    device = (a["device"] if isinstance(a["device"], Device)
+              else resolve_device(model, a["device"], a["strict_device"]))
     nested_report = None
-    if nested:
-        inner = {k: v for k, v in arguments.items()
-                 if k not in ("train", "target", "test", "nested", "timeout", "progress")}
-        inner["device"] = the_device
-        share = None if timeout is None else timeout / (nested + 1)
-        nested_report = nested_cv(the_task, as_frame(train, "train"), target, nested, seed,
-                                  {**inner, "timeout": share, "progress": False})
+    if a["nested"]:
+        inner = {k: v for k, v in a.items() if k not in (
+            "train", "target", "test", "nested", "timeout", "progress", "storage", "study_name")}
+        share = None if timeout is None else timeout / (a["nested"] + 1)
+        nested_report = nested_cv(task, as_frame(a["train"], "train"), a["target"], a["nested"],
+                                  a["seed"], {**inner, "device": device, "timeout": share,
+                                              "progress": False})
         timeout = None if timeout is None else max(1.0, timeout - (time.perf_counter()
                                                                    - started))
-    folds = make_folds(the_task, cv, cv_scheme, seed)
-    search_space = for_device((space or preset_space(model, preset)).fix(**(fixed or {})),
-                              the_device)
-    settings = FitSettings(early_stopping, early_stopping_rounds, max_rounds,
-                           n_jobs or os.cpu_count() or 1, dict(the_device.params))
-    backend = _make_backend(model, the_task, folds, settings, search_space)
-    if sampler == "grid" and n_trials is None:
-        n_trials = grid_size(search_space)
-
+    folds = make_folds(task, a["cv"], a["cv_scheme"], a["seed"])
+    space = for_device((a["space"] or preset_space(model, a["preset"])).fix(
+        **(a["fixed"] or {})), device)
+    settings = FitSettings(a["early_stopping"], a["early_stopping_rounds"], a["max_rounds"],
+                           a["n_jobs"] or os.cpu_count() or 1, dict(device.params))
+    backend = _make_backend(model, task, folds, settings, space)
+    if a["sampler"] == "grid" and n_trials is None:
+        n_trials = grid_size(space)
+    a = {**a, "n_trials": n_trials, "timeout": timeout}
+    extra_runs = len(seed_list) * (a["top_k"] + a["compare_default"] + a["compare_policies"]) - 1
     with _quiet_optuna():
-        study = optuna.create_study(
-            direction=the_task.metric.direction,
-            sampler=make_sampler(sampler, seed, search_space),
-            pruner=make_pruner(pruner, folds.n_splits),
-        )
-        extra_runs = len(seed_list) * (top_k + compare_default + compare_policies) - 1
-        objective = Objective(backend, search_space, seed, Budget(timeout, extra_runs),
-                              report_fold_scores=pruner == "wilcoxon", device=the_device)
-        run_search(study, objective, n_trials, progress)
-    search_seconds = time.perf_counter() - started
+        study = _open_study(a, task, folds, space)
+        objective = Objective(backend, space, a["seed"], Budget(timeout, extra_runs),
+                              report_fold_scores=a["pruner"] == "wilcoxon", device=device)
+        run_search(study, objective, n_trials, a["progress"])
+    return _Searched(a, task, device, folds, space, settings, backend, seed_list, study,
+                     objective, nested_report, started, time.perf_counter() - started)
 
-    assert objective.best_run is not None and objective.best_params is not None
+
+def _open_study(a: dict[str, Any], task: Task, folds: Folds, space: SearchSpace
+                ) -> optuna.Study:
+    """A new in-memory study, or the named study in ``storage`` (created or resumed)."""
+    sampler = make_sampler(a["sampler"], a["seed"], space)
+    pruner = make_pruner(a["pruner"], folds.n_splits)
+    if not a["storage"]:
+        return optuna.create_study(direction=task.metric.direction, sampler=sampler,
+                                   pruner=pruner)
+    study = optuna.create_study(
+        storage=open_storage(a["storage"]), study_name=a["study_name"] or "boosttune",
+        direction=task.metric.direction, sampler=sampler, pruner=pruner, load_if_exists=True)
+    check_identity(study, {
+        "data_sha256": task.data_hash(), "folds_sha256": folds.digest(),
+        "model": a["model"], "metric": task.metric.name, "space": space.to_dict(),
+        "early_stopping": [a["early_stopping"], a["early_stopping_rounds"], a["max_rounds"]],
+    })
+    fail_dead_local_trials(study)
+    return study
+
+
+def _finalize_stage(searched: _Searched) -> TuneResult:
+    """Re-run the chosen params over the seeds, score, predict and build the result."""
+    a, the_task, folds, backend = searched.arguments, searched.task, searched.folds, \
+        searched.backend
+    model, study, objective = a["model"], searched.study, searched.objective
+    search_space, settings, seed_list = searched.space, searched.settings, searched.seeds
+    if a["storage"]:
+        wait_for_running(study)  # other workers' trials count: finalize on the whole search
     backends = [backend] + [
-        _make_backend(model, the_task, make_folds(the_task, cv, cv_scheme, s), settings,
-                      search_space) if reshuffle_folds else backend
+        _make_backend(model, the_task, make_folds(the_task, a["cv"], a["cv_scheme"], s),
+                      settings, search_space) if a["reshuffle_folds"] else backend
         for s in seed_list[1:]
     ]
-    candidates = objective.top(study, top_k)
-    chosen, selection = select_robust(backends, candidates, seed_list, objective.best_run, select)
+    candidates = objective.top(study, a["top_k"])
+    chosen, selection = select_robust(backends, candidates, seed_list,
+                                      objective.reusable_run(candidates[0][0]), a["select"])
     final = summarize_runs(the_task, folds, chosen.runs)
     best_params = chosen.params
-    evaluation = {"selection": _selection_summary(selection, chosen.trial, select)}
-    if compare_default:
+    evaluation = {"selection": _selection_summary(selection, chosen.trial, a["select"])}
+    if a["compare_default"]:
         default_runs = [cross_validate(b, dict(search_space.fixed), s)
                         for b, s in zip(backends, seed_list, strict=True)]
         evaluation["tuned_minus_default"] = paired_difference(
             final.runs, default_runs, the_task.metric.direction, folds)
-    if compare_policies:
+    if a["compare_policies"]:
         evaluation["fold_minus_inner"] = _policy_optimism(
             model, the_task, backends, settings, search_space, best_params, seed_list, final)
-    if nested_report is not None:
-        evaluation["nested"] = nested_report.summary()
+    if searched.nested is not None:
+        evaluation["nested"] = searched.nested.summary()
     n_rounds = backend.refit_rounds(final.score.table["n_rounds"].mean())
     members = ([(backend.fit_all(best_params, n_rounds, s), n_rounds) for s in seed_list]
-               if refit else [(f.model, f.n_rounds) for r in final.runs for f in r.fits])
+               if a["refit"] else [(f.model, f.n_rounds) for r in final.runs for f in r.fits])
     ensemble = Ensemble(model, members, the_task.encoder)
     test_pred = None if the_task.X_test is None else ensemble.predict_matrix(the_task.X_test)
-    wall = time.perf_counter() - started
-    config = {
-        "model": model, "task": the_task.kind, "metric": the_task.metric.name, "cv": repr(cv),
-        "cv_scheme": folds.scheme, "preset": preset, "space": search_space.to_dict(),
-        "n_trials": n_trials, "timeout": timeout, "sampler": str(sampler),
-        "pruner": str(pruner), "seeds": seed_list, "seed": seed,
-        "reshuffle_folds": reshuffle_folds, "refit": refit, "refit_rounds": n_rounds,
-        "top_k": top_k, "select": select, "compare_default": compare_default,
-        "compare_policies": compare_policies, "nested": nested,
-        "early_stopping": early_stopping,
-        "early_stopping_rounds": early_stopping_rounds, "max_rounds": max_rounds,
-        "n_jobs": settings.n_threads, "device": the_device.requested,
-        "strict_device": strict_device,
-        "interrupted": objective.budget.interrupted,
+    config = {key: a[key] for key in CONFIG_KEYS} | {
+        "task": the_task.kind, "metric": the_task.metric.name,
+        "cv": repr(a["cv"]), "cv_scheme": folds.scheme, "space": search_space.to_dict(),
+        "sampler": str(a["sampler"]), "pruner": str(a["pruner"]), "seeds": seed_list,
+        "refit_rounds": n_rounds, "n_jobs": settings.n_threads,
+        "device": searched.device.requested, "interrupted": objective.budget.interrupted,
+        "storage": None if not a["storage"] else redacted(storage_url(a["storage"])),
+        "study_name": study.study_name,
     }
-    timing = {"wall_seconds": wall, "search_seconds": search_seconds,
+    timing = {"wall_seconds": time.perf_counter() - searched.started,
+              "search_seconds": searched.search_seconds,
               "native_seconds": sum({id(b): b.native_seconds for b in backends}.values())}
+    manifest = _manifest(the_task, folds, study, best_params, final, config, timing) | {
+        "device": searched.device.kind, "device_detail": searched.device.record(),
+        "evaluation": evaluation}
     return TuneResult(
         model=model,
         best_params=dict(study.trials[chosen.trial].params),
@@ -203,15 +284,19 @@ def tune(
         test_pred=_test_frame(the_task, test_pred),
         trials=_trials_frame(study),
         folds=folds,
-        manifest=_manifest(the_task, folds, study, best_params, final, config, timing)
-        | {"device": the_device.kind, "device_detail": the_device.record(),
-           "evaluation": evaluation},
+        manifest=manifest,
         study=study,
         ensemble=ensemble,
         evaluation=evaluation,
         selection=selection,
-        nested=nested_report,
+        nested=searched.nested,
     )
+
+
+CONFIG_KEYS = ("model", "task", "metric", "preset", "n_trials", "timeout", "seed",
+               "reshuffle_folds", "refit", "top_k", "select", "compare_default",
+               "compare_policies", "nested", "early_stopping", "early_stopping_rounds",
+               "max_rounds", "strict_device")
 
 
 def _check_evaluation(top_k: int, select: str, nested: int | None) -> None:

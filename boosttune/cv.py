@@ -8,6 +8,7 @@ groups values are fold ids; rows with a missing or negative id are never validat
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,14 @@ class Folds:
         for k, (_, valid) in enumerate(self.splits):
             fold[valid] = k
         return fold
+
+    def digest(self) -> str:
+        """SHA-256 of every fold's train and validation rows: same folds, same digest."""
+        digest = hashlib.sha256()
+        for train, valid in self.splits:
+            for rows in (train, valid):
+                digest.update(np.asarray(rows, dtype=np.int64).tobytes() + b"|")
+        return digest.hexdigest()
 
     def to_frame(self, n_rows: int) -> pd.DataFrame:
         """One row per data row: its validation fold and, per fold, whether it trains it."""

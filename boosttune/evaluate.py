@@ -186,17 +186,19 @@ def select_robust(
     backends: Sequence[Backend],
     candidates: Sequence[tuple[int, float, dict[str, Any]]],
     seeds: Sequence[int],
-    reuse: CVRun,
+    reuse: CVRun | None,
     select: str,
 ) -> tuple[Candidate, pd.DataFrame]:
     """Re-evaluate the top-k (trial, search score, params) over every seed; pick by the mean
-    or by the lower confidence bound (mean − SE in the metric's direction)."""
+    or by the lower confidence bound (mean − SE in the metric's direction). ``reuse`` is the
+    search's own run of the first candidate, if this process has it."""
     task, folds = backends[0].task, backends[0].folds
     sign = 1.0 if task.metric.greater_is_better else -1.0
     ratio = valid_to_train(folds)
     evaluated, rows = [], []
     for rank, (trial, search_score, params) in enumerate(candidates):
-        runs = [reuse if rank == 0 and reuse.seed == s and b is backends[0]
+        runs = [reuse if reuse is not None and rank == 0 and reuse.seed == s
+                and b is backends[0]
                 else cross_validate(b, params, s, train_curve=True)
                 for b, s in zip(backends, seeds, strict=True)]
         candidate = Candidate(trial, search_score, params, runs)

@@ -82,9 +82,9 @@ def save_run(result: TuneResult, path: Path) -> Path:
 
 
 def _flat_trials(trials: pd.DataFrame) -> pd.DataFrame:
-    # list-valued cells (fold scores) become JSON text so the CSV reads back unambiguously
+    # list- and dict-valued cells (fold scores, params) become JSON text: the CSV reads back
     return trials.apply(
-        lambda col: col.map(lambda v: json.dumps(v) if isinstance(v, list) else v)
+        lambda col: col.map(lambda v: json.dumps(v) if isinstance(v, (list, dict)) else v)
     )
 
 

@@ -26,6 +26,7 @@ from boosttune.device import CPU, Device, one_at_a_time
 from boosttune.errors import BoostTuneError
 from boosttune.evaluate import CVRun, cross_validate
 from boosttune.spaces import SearchSpace
+from boosttune.storage import PARAMS_KEY, mark_worker, n_counted
 
 SAMPLERS = ("tpe", "random", "grid", "qmc", "cmaes", "gp")
 PRUNERS = ("paired", "median", "successive_halving", "hyperband", "wilcoxon", "none")
@@ -147,14 +148,16 @@ class Objective:
     budget: Budget
     report_fold_scores: bool = False  # the Wilcoxon pruner compares fold by fold
     device: Device = CPU
-    best_run: CVRun | None = None
-    best_params: dict[str, Any] | None = None
-    params_of_trial: dict[int, dict[str, Any]] = field(default_factory=dict)
+    best_run: CVRun | None = None  # this process's best run, kept to reuse in finalize
+    best_trial: int | None = None
+    n_run: int = 0  # trials this process ran
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __call__(self, trial: optuna.Trial) -> float:
         params = {**self.space.fixed, **self.space.suggest(trial)}
-        self.params_of_trial[trial.number] = params
+        trial.set_user_attr(PARAMS_KEY, params)  # any worker rebuilds the params from the study
+        mark_worker(trial)
+        self.n_run += 1
         n_folds = self.backend.folds.n_splits
 
         def after_fold(k: int, scores: list[float]) -> None:
@@ -163,7 +166,8 @@ class Objective:
                 trial.set_user_attr("pruned_after_folds", k + 1)
                 raise optuna.TrialPruned(f"pruned after fold {k + 1}")
 
-        stop = self.budget.exhausted if self.best_run is not None else None
+        # the first trial of a study is never cut: finalize needs one complete trial
+        stop = self.budget.exhausted if _has_complete(trial.study) else None
         try:
             with one_at_a_time(self.device):
                 run = cross_validate(self.backend, params, self.seed, after_fold=after_fold,
@@ -185,45 +189,59 @@ class Objective:
         """The k best complete trials as (number, value, params), best first."""
         complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
         sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
-        scored = [(sign * float(t.value or 0.0), t.number) for t in complete]
-        return [(number, sign * value, self.params_of_trial[number])
-                for value, number in sorted(scored)[:k]]
+        ranked = sorted(complete, key=lambda t: (sign * float(t.value or 0.0), t.number))
+        return [(t.number, float(t.value or 0.0), dict(t.user_attrs[PARAMS_KEY]))
+                for t in ranked[:k]]
+
+    def reusable_run(self, trial: int) -> CVRun | None:
+        """This process's CV run of ``trial``, if it is the one it kept."""
+        return self.best_run if self.best_trial == trial else None
 
     def _keep_if_best(self, trial: optuna.Trial, run: CVRun, params: dict[str, Any]) -> None:
         maximize = trial.study.direction == optuna.study.StudyDirection.MAXIMIZE
         with self._lock:
             best = self.best_run
             if best is None or (run.score > best.score if maximize else run.score < best.score):
-                self.best_run, self.best_params = run, params
+                self.best_run, self.best_trial = run, trial.number
                 self.budget.best_run_seconds = run.seconds
 
 
 def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
                progress: bool) -> None:
-    """Run trials until ``n_trials`` or the budget is spent; a progress bar shows the best."""
-    bar = tqdm(total=n_trials, desc=f"boosttune {objective.backend.name}", unit="trial",
-               disable=not progress, leave=True)
+    """Run trials until the study holds ``n_trials`` (those of every worker and of earlier
+    sessions count) or the budget is spent; a progress bar shows the best."""
+    done = n_counted(study, running=False)
+    bar = tqdm(total=n_trials, initial=done, desc=f"boosttune {objective.backend.name}",
+               unit="trial", disable=not progress, leave=True)
+
+    def enough(study: optuna.Study) -> bool:
+        return n_trials is not None and n_counted(study) >= n_trials
 
     def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         bar.update(1)
-        if objective.best_run is not None:
-            bar.set_postfix(best=f"{objective.best_run.score:.5f}", refresh=False)
-        if objective.budget.exhausted():
+        if _has_complete(study):
+            bar.set_postfix(best=f"{study.best_value:.5f}", refresh=False)
+        if objective.budget.exhausted() or enough(study):
             study.stop()
 
     previous = _catch_interrupt(objective.budget)
     try:
-        # on a GPU, collect each trial's boosters at once: their device memory is freed with them
-        study.optimize(objective, n_trials=n_trials, callbacks=[after_trial],
-                       gc_after_trial=objective.device.is_gpu)
+        if not enough(study) and not objective.budget.exhausted():
+            # on a GPU, collect each trial's boosters at once: that frees their device memory
+            study.optimize(objective, n_trials=None if n_trials is None else n_trials - done,
+                           callbacks=[after_trial], gc_after_trial=objective.device.is_gpu)
     finally:
         bar.close()
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-    if objective.best_run is None:
+    if not _has_complete(study):
         raise BoostTuneError(
             "No trial finished within the budget; raise timeout or lower the round ceiling."
         )
+
+
+def _has_complete(study: optuna.Study) -> bool:
+    return bool(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
 
 
 def _catch_interrupt(budget: Budget) -> Any:
