@@ -6,7 +6,7 @@
 """
 
 from boosttune._version import __version__
-from boosttune.api import tune
+from boosttune.api import tune, work
 from boosttune.cv import Folds, make_folds
 from boosttune.errors import BoostTuneError
 from boosttune.evaluate import CVScore
@@ -32,4 +32,5 @@ __all__ = [
     "make_folds",
     "preset",
     "tune",
+    "work",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from boosttune.api import tune
+from boosttune.api import tune, work
 from boosttune.competition import (
     Competition,
     data_dir,
@@ -30,6 +31,7 @@ from boosttune.export import to_json, write_atomic
 from boosttune.metrics import get_metric
 from boosttune.result import TuneResult
 from boosttune.spaces import TIERS, preset
+from boosttune.storage import open_storage
 
 FORMATS = ("table", "csv", "json", "markdown")
 
@@ -75,7 +77,23 @@ def _parser() -> argparse.ArgumentParser:
                      "(default: $BOOSTTUNE_DATA_DIR, else the config's folder)")
     run.add_argument("--out", type=Path, default=Path("runs"), help="runs folder (runs/)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _study_arguments(run)
+    run.add_argument("--workers", type=int, default=1,
+                     help="processes searching the study together (each with --threads)")
+    run.add_argument("--fresh", action="store_true",
+                     help="start a new run instead of resuming the newest unfinished one")
     run.set_defaults(command=cmd_run)
+
+    worker = commands.add_parser(
+        "worker", help="search a shared study without finalizing",
+        description="Run trials of the study that `boosttune run CONFIG --storage URL` "
+        "finalizes; start one per process or machine with the same config and flags.")
+    worker.add_argument("config", type=Path, help="competitions/NAME.toml")
+    for flag in ("--models", "--preset", "--trials", "--timeout", "--device", "--data-dir"):
+        worker._add_action(next(a for a in run._actions if flag in a.option_strings))
+    worker.add_argument("--quiet", action="store_true", help="no progress bar")
+    _study_arguments(worker, storage_required=True)
+    worker.set_defaults(command=cmd_worker, strict_device=False, seeds=None)
 
     board = commands.add_parser("leaderboard", help="compare the runs in a runs folder",
                                 description="One row per run, best first per competition.")
@@ -102,14 +120,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _study_arguments(parser: argparse.ArgumentParser, storage_required: bool = False) -> None:
+    parser.add_argument("--storage", required=storage_required,
+                        help="Optuna RDB URL shared by the workers, e.g. "
+                        "postgresql+psycopg2://user:pass@host/db (default: a SQLite file "
+                        "study.db in the run directory)")
+    parser.add_argument("--study", help="study name prefix (default: the competition name); "
+                        "the study of a model is PREFIX-MODEL")
+    parser.add_argument("--threads", type=int, help="CPU threads per model (default: all)")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.workers < 1:
+        raise BoostTuneError(f"--workers must be at least 1; got {args.workers}.")
     comp = load_competition(args.config)
     train, test = load_frames(comp, data_dir(args.data_dir, comp))
-    models = args.models.split(",") if args.models else comp.models
-    for model in models:
-        started = datetime.now().strftime("%Y%m%d-%H%M%S")
-        result, holdout = _run_model(comp, train, test, model, args)
-        path = args.out / f"{comp.name}-{model}-{started}"
+    for model in _models(comp, args):
+        path = _run_dir(args.out, comp.name, model, args.fresh)
+        storage = args.storage or str(path / "study.db")
+        open_storage(storage)  # the schema exists before the workers connect
+        helpers = [_start_worker(args, model, storage) for _ in range(args.workers - 1)]
+        try:
+            result, holdout = _run_model(comp, train, test, model, args, storage)
+        finally:
+            for helper in helpers:
+                helper.wait()
         result.save(path)
         if test is not None:
             _write_submission(comp, result, test, path / "submission.csv")
@@ -117,13 +152,57 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    comp = load_competition(args.config)
+    train, test = load_frames(comp, data_dir(args.data_dir, comp))
+    for model in _models(comp, args):
+        train_t = train.assign(**{comp.target: transform_target(comp, train[comp.target])})
+        try:
+            ran = work(**_tune_options(comp, train_t, test, model, args, args.storage))
+        except BoostTuneError as exc:
+            raise BoostTuneError(f"{comp.source}: {exc}") from None
+        print(f"{comp.name} · {model}: this worker ran {ran} trials of study "
+              f"{_study_name(args, comp, model)}")
+    return 0
+
+
+def _models(comp: Competition, args: argparse.Namespace) -> list[str]:
+    return args.models.split(",") if args.models else comp.models
+
+
+def _study_name(args: argparse.Namespace, comp: Competition, model: str) -> str:
+    return f"{args.study or comp.name}-{model}"
+
+
+def _run_dir(runs: Path, name: str, model: str, fresh: bool) -> Path:
+    """The newest unfinished run of this competition and model (resumed), else a new one."""
+    unfinished = [p for p in sorted(runs.glob(f"{name}-{model}-*"))
+                  if (p / "study.db").exists() and not (p / "manifest.json").exists()]
+    if unfinished and not fresh:
+        print(f"resuming {unfinished[-1]} (--fresh starts a new run)", file=sys.stderr)
+        return unfinished[-1]
+    path = runs / f"{name}-{model}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _start_worker(args: argparse.Namespace, model: str, storage: str) -> subprocess.Popen:
+    """A `boosttune worker` process on the same config, flags and study."""
+    command = [sys.executable, "-m", "boosttune", "worker", str(args.config), "--models", model,
+               "--storage", storage, "--quiet"]
+    for flag in ("preset", "trials", "timeout", "device", "data_dir", "study", "threads"):
+        value = getattr(args, flag)
+        if value is not None:
+            command += [f"--{flag.replace('_', '-')}", str(value)]
+    return subprocess.Popen(command)
+
+
 def _run_model(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None, model: str,
-               args: argparse.Namespace) -> tuple[TuneResult, float | None]:
-    search, target = comp.search, comp.target
+               args: argparse.Namespace, storage: str) -> tuple[TuneResult, float | None]:
+    target = comp.target
     train = train.assign(**{target: transform_target(comp, train[target])})
-    column = comp.cv.get("column")
     try:
-        result = _tune_model(comp, train, test, model, args, search, target, column)
+        result = tune(**_tune_options(comp, train, test, model, args, storage))
     except BoostTuneError as exc:  # a config value the engine refused: name the config
         raise BoostTuneError(f"{comp.source}: {exc}") from None
     holdout = _holdout_score(comp, result, test)
@@ -132,12 +211,12 @@ def _run_model(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None
     return result, holdout
 
 
-def _tune_model(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None, model: str,
-                args: argparse.Namespace, search: dict[str, Any], target: str,
-                column: str | None) -> TuneResult:
-    return tune(
-        train, target, test=None if test is None else test.drop(columns=[target],
-                                                                errors="ignore"),
+def _tune_options(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None,
+                  model: str, args: argparse.Namespace, storage: str) -> dict[str, Any]:
+    search, target, column = comp.search, comp.target, comp.cv.get("column")
+    return dict(
+        train=train, target=target, test=None if test is None else test.drop(
+            columns=[target], errors="ignore"),
         model=model, task=comp.task.get("type"), metric=comp.task.get("metric"),
         cv=comp.cv.get("n_splits", 5), cv_scheme=comp.cv.get("scheme"), groups=column,
         id_column=comp.data.get("id"), drop=comp.data.get("drop", []),
@@ -146,7 +225,8 @@ def _tune_model(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | Non
         timeout=args.timeout or search.get("timeout"), sampler=search.get("sampler", "tpe"),
         pruner=search.get("pruner", "paired"), seeds=args.seeds or comp.seeds,
         seed=comp.cv.get("seed", 0), device=args.device,
-        strict_device=args.strict_device, progress=not args.quiet,
+        strict_device=args.strict_device, progress=not args.quiet, n_jobs=args.threads,
+        storage=storage, study_name=_study_name(args, comp, model),
     )
 
 

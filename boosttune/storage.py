@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,10 @@ def open_storage(storage: str | os.PathLike[str]) -> optuna.storages.RDBStorage:
     if url.startswith("sqlite"):  # several local processes write one file: wait for its lock
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
     try:
-        return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS,
-                                          grace_period=GRACE_SECONDS, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS,
+                                              grace_period=GRACE_SECONDS, **kwargs)
     except Exception as exc:  # SQLAlchemy's errors name the driver or server problem
         raise BoostTuneError(
             f"Cannot open the study storage {redacted(url)}: {_first_line(exc)}. Check the "
@@ -80,7 +83,9 @@ def fail_dead_local_trials(study: optuna.Study) -> int:
         if worker.get("host") == host and not _alive(int(worker.get("pid", -1))):
             study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
             failed += 1
-    optuna.storages.fail_stale_trials(study)  # other machines: by heartbeat
+    with warnings.catch_warnings():  # experimental in name only since Optuna 2.9
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)  # other machines: by heartbeat
     return failed
 
 
