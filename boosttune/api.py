@@ -141,7 +141,9 @@ def work(train: pd.DataFrame | np.ndarray, target: Any = None, **options: Any) -
     if not bound.arguments["storage"]:
         raise BoostTuneError("work() needs storage= (an Optuna RDB URL or a SQLite path) "
                              "shared with the other workers.")
-    return _search_stage(bound.arguments).objective.n_run
+    # the same sampler seed in every worker would propose the same trials: one per process
+    arguments = {**bound.arguments, "sampler_seed": bound.arguments["seed"] + os.getpid()}
+    return _search_stage(arguments).objective.n_run
 
 
 @dataclass
@@ -209,7 +211,7 @@ def _search_stage(a: dict[str, Any]) -> _Searched:
 def _open_study(a: dict[str, Any], task: Task, folds: Folds, space: SearchSpace
                 ) -> optuna.Study:
     """A new in-memory study, or the named study in ``storage`` (created or resumed)."""
-    sampler = make_sampler(a["sampler"], a["seed"], space)
+    sampler = make_sampler(a["sampler"], a.get("sampler_seed", a["seed"]), space)
     pruner = make_pruner(a["pruner"], folds.n_splits)
     if not a["storage"]:
         return optuna.create_study(direction=task.metric.direction, sampler=sampler,

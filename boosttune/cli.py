@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -137,11 +138,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     train, test = load_frames(comp, data_dir(args.data_dir, comp))
     for model in _models(comp, args):
         path = _run_dir(args.out, comp.name, model, args.fresh)
+        new_run = not path.exists()
         storage = args.storage or str(path / "study.db")
-        open_storage(storage)  # the schema exists before the workers connect
-        helpers = [_start_worker(args, model, storage) for _ in range(args.workers - 1)]
+        helpers: list[subprocess.Popen] = []
         try:
+            if args.workers > 1:
+                open_storage(storage)  # the schema exists before the workers connect
+                helpers = [_start_worker(args, model, storage)
+                           for _ in range(args.workers - 1)]
             result, holdout = _run_model(comp, train, test, model, args, storage)
+        except BoostTuneError:
+            if new_run:  # refused input: leave no run directory behind
+                shutil.rmtree(path, ignore_errors=True)
+            raise
         finally:
             for helper in helpers:
                 helper.wait()
@@ -181,9 +190,7 @@ def _run_dir(runs: Path, name: str, model: str, fresh: bool) -> Path:
     if unfinished and not fresh:
         print(f"resuming {unfinished[-1]} (--fresh starts a new run)", file=sys.stderr)
         return unfinished[-1]
-    path = runs / f"{name}-{model}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return runs / f"{name}-{model}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 def _start_worker(args: argparse.Namespace, model: str, storage: str) -> subprocess.Popen:

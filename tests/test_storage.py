@@ -130,6 +130,8 @@ def test_two_workers_share_one_postgresql_study(postgres_url: str, tmp_path: Pat
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
     pids = {t.user_attrs[WORKER_KEY]["pid"] for t in trials}
     assert len(pids) == 2
+    proposals = [json.dumps(t.params, sort_keys=True) for t in trials]
+    assert len(set(proposals)) == len(proposals)  # workers do not propose the same trials
     best = max((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
     manifest = json.loads(next((tmp_path / "runs").glob("*/manifest.json")).read_text())
     assert manifest["search"]["best_trial"] == best.number
