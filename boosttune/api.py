@@ -18,9 +18,11 @@ import optuna
 import pandas as pd
 from scipy import stats
 
+from boosttune import schedules
 from boosttune._version import __version__
 from boosttune.backends import Backend, FitSettings, backend_class
 from boosttune.backends.base import DATASET_PARAMS
+from boosttune.curves import diagnose_curves, learning_curves
 from boosttune.cv import Folds, make_folds
 from boosttune.device import Device, resolve_device
 from boosttune.errors import BoostTuneError
@@ -31,6 +33,7 @@ from boosttune.evaluate import (
     select_robust,
     summarize_runs,
 )
+from boosttune.headstart import centred_range, enqueue, find_learning_rate, warm_params
 from boosttune.nested import NestedReport, nested_cv
 from boosttune.result import Ensemble, TuneResult
 from boosttune.spaces import SearchSpace, for_device
@@ -94,6 +97,9 @@ def tune(
     strict_device: bool = False,
     storage: str | os.PathLike[str] | None = None,
     study_name: str | None = None,
+    lr_schedule: str = "constant",
+    warm_start: Any = None,
+    lr_finder: bool = False,
     progress: bool = True,
 ) -> TuneResult:
     """Tune ``model`` on ``train`` with cross-validation and return a :class:`TuneResult`.
@@ -111,6 +117,12 @@ def tune(
     ``storage`` (an Optuna RDB URL, or a path for a SQLite file) keeps the study: calling
     again resumes it, finished trials counting toward ``n_trials``, and :func:`work` lets
     other processes or machines search the same study.
+
+    Head starts: ``lr_schedule`` is 'constant', a schedule name ('step', 'exponential',
+    'cosine', 'warmup_cosine') or 'search' (a searched dimension); ``warm_start`` (run
+    directories, results or params dicts) enqueues earlier best params as the first trials;
+    ``lr_finder=True`` centres the learning-rate range on a rate a quick sweep picks for the
+    budget.
 
     Honest evaluation: ``top_k`` re-runs the k best trials over every seed and keeps the best
     by ``select`` ('mean', or 'lcb': mean minus its standard error); ``compare_default`` scores
@@ -163,6 +175,7 @@ class _Searched:
     nested: NestedReport | None
     started: float
     search_seconds: float
+    headstart: dict[str, Any]
 
 
 def _search_stage(a: dict[str, Any]) -> _Searched:
@@ -190,22 +203,30 @@ def _search_stage(a: dict[str, Any]) -> _Searched:
         timeout = None if timeout is None else max(1.0, timeout - (time.perf_counter()
                                                                    - started))
     folds = make_folds(task, a["cv"], a["cv_scheme"], a["seed"])
-    space = for_device((a["space"] or preset_space(model, a["preset"])).fix(
-        **(a["fixed"] or {})), device)
+    space = _with_schedule(for_device((a["space"] or preset_space(model, a["preset"])).fix(
+        **(a["fixed"] or {})), device), a["lr_schedule"])
     settings = FitSettings(a["early_stopping"], a["early_stopping_rounds"], a["max_rounds"],
                            a["n_jobs"] or os.cpu_count() or 1, dict(device.params))
     backend = _make_backend(model, task, folds, settings, space)
+    headstart: dict[str, Any] = {}
+    if a["lr_finder"]:
+        left = None if timeout is None else timeout - (time.perf_counter() - started)
+        headstart["lr_finder"] = find_learning_rate(backend, space, a["seed"], left)
+        space = centred_range(space, headstart["lr_finder"]["chosen"])
     if a["sampler"] == "grid" and n_trials is None:
         n_trials = grid_size(space)
     a = {**a, "n_trials": n_trials, "timeout": timeout}
     extra_runs = len(seed_list) * (a["top_k"] + a["compare_default"] + a["compare_policies"]) - 1
     with _quiet_optuna():
         study = _open_study(a, task, folds, space)
+        if not study.trials:  # a new study: earlier runs' best params go first
+            headstart["warm_start"] = enqueue(study, space, warm_params(a["warm_start"]))
         objective = Objective(backend, space, a["seed"], Budget(timeout, extra_runs),
                               report_fold_scores=a["pruner"] == "wilcoxon", device=device)
         run_search(study, objective, n_trials, a["progress"])
     return _Searched(a, task, device, folds, space, settings, backend, seed_list, study,
-                     objective, nested_report, started, time.perf_counter() - started)
+                     objective, nested_report, started, time.perf_counter() - started,
+                     headstart)
 
 
 def _open_study(a: dict[str, Any], task: Task, folds: Folds, space: SearchSpace
@@ -245,6 +266,9 @@ def _finalize_stage(searched: _Searched) -> TuneResult:
     chosen, selection = select_robust(backends, candidates, seed_list,
                                       objective.reusable_run(candidates[0][0]), a["select"])
     final = summarize_runs(the_task, folds, chosen.runs)
+    curves = learning_curves(backend, final.runs[0])
+    verdict, per_fold = diagnose_curves(curves, settings.max_rounds,
+                                        the_task.metric.greater_is_better)
     best_params = chosen.params
     evaluation = {"selection": _selection_summary(selection, chosen.trial, a["select"])}
     if a["compare_default"]:
@@ -276,7 +300,9 @@ def _finalize_stage(searched: _Searched) -> TuneResult:
               "native_seconds": sum({id(b): b.native_seconds for b in backends}.values())}
     manifest = _manifest(the_task, folds, study, best_params, final, config, timing) | {
         "device": searched.device.kind, "device_detail": searched.device.record(),
-        "evaluation": evaluation}
+        "evaluation": evaluation, "headstart": searched.headstart,
+        "diagnosis": {"verdict": verdict.verdict, "reason": verdict.reason,
+                      "folds": [d.verdict for d in per_fold]}}
     return TuneResult(
         model=model,
         best_params=dict(study.trials[chosen.trial].params),
@@ -292,13 +318,21 @@ def _finalize_stage(searched: _Searched) -> TuneResult:
         evaluation=evaluation,
         selection=selection,
         nested=searched.nested,
+        curves=curves,
     )
 
 
 CONFIG_KEYS = ("model", "task", "metric", "preset", "n_trials", "timeout", "seed",
                "reshuffle_folds", "refit", "top_k", "select", "compare_default",
                "compare_policies", "nested", "early_stopping", "early_stopping_rounds",
-               "max_rounds", "strict_device")
+               "max_rounds", "strict_device", "lr_schedule", "lr_finder")
+
+
+def _with_schedule(space: SearchSpace, choice: str) -> SearchSpace:
+    """The space searching (or fixing) the learning-rate schedule that ``choice`` names."""
+    for name, dimension in schedules.dimensions(choice).items():
+        space = space.with_dimension(name, dimension)
+    return space if choice in ("constant", "search") else space.fix(lr_schedule=choice)
 
 
 def _check_evaluation(top_k: int, select: str, nested: int | None) -> None:

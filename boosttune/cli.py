@@ -31,6 +31,7 @@ from boosttune.errors import BoostTuneError
 from boosttune.export import to_json, write_atomic
 from boosttune.metrics import get_metric
 from boosttune.result import TuneResult
+from boosttune.schedules import SCHEDULES
 from boosttune.spaces import TIERS, preset
 from boosttune.storage import open_storage
 
@@ -83,6 +84,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="processes searching the study together (each with --threads)")
     run.add_argument("--fresh", action="store_true",
                      help="start a new run instead of resuming the newest unfinished one")
+    run.add_argument("--warm-start", action="append", type=Path, metavar="RUN",
+                     help="enqueue this earlier run's best params first (repeatable)")
+    run.add_argument("--lr-schedule", choices=("search", *SCHEDULES),
+                     help="learning-rate schedule, or 'search' to search it (default constant)")
+    run.add_argument("--lr-finder", action="store_true",
+                     help="centre the learning-rate range on a rate a quick sweep picks for "
+                     "the budget (not with --workers)")
     run.set_defaults(command=cmd_run)
 
     worker = commands.add_parser(
@@ -94,7 +102,9 @@ def _parser() -> argparse.ArgumentParser:
         worker._add_action(next(a for a in run._actions if flag in a.option_strings))
     worker.add_argument("--quiet", action="store_true", help="no progress bar")
     _study_arguments(worker, storage_required=True)
-    worker.set_defaults(command=cmd_worker, strict_device=False, seeds=None)
+    worker.add_argument("--lr-schedule", choices=("search", *SCHEDULES))
+    worker.set_defaults(command=cmd_worker, strict_device=False, seeds=None, warm_start=None,
+                        lr_finder=False)
 
     board = commands.add_parser("leaderboard", help="compare the runs in a runs folder",
                                 description="One row per run, best first per competition.")
@@ -112,6 +122,13 @@ def _parser() -> argparse.ArgumentParser:
                                description="Print a run's params and scores.")
     show.add_argument("run", type=Path)
     show.set_defaults(command=cmd_show)
+
+    report = commands.add_parser("report", help="write a run's HTML report and PNG plots",
+                                 description="Write RUN/report/report.html (self-contained, "
+                                 "opens offline) and one PNG per plot.")
+    report.add_argument("run", type=Path)
+    report.add_argument("--out", type=Path, help="folder (default: RUN/report)")
+    report.set_defaults(command=cmd_report)
 
     export = commands.add_parser("export", help="print a run's params ready to paste",
                                  description="Print a run's params ready to paste.")
@@ -134,6 +151,9 @@ def _study_arguments(parser: argparse.ArgumentParser, storage_required: bool = F
 def cmd_run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise BoostTuneError(f"--workers must be at least 1; got {args.workers}.")
+    if args.lr_finder and (args.workers > 1 or args.storage):
+        raise BoostTuneError("--lr-finder times a sweep on this machine, so workers would "
+                             "search different ranges; drop it with --workers or --storage.")
     comp = load_competition(args.config)
     train, test = load_frames(comp, data_dir(args.data_dir, comp))
     for model in _models(comp, args):
@@ -197,7 +217,8 @@ def _start_worker(args: argparse.Namespace, model: str, storage: str) -> subproc
     """A `boosttune worker` process on the same config, flags and study."""
     command = [sys.executable, "-m", "boosttune", "worker", str(args.config), "--models", model,
                "--storage", storage, "--quiet"]
-    for flag in ("preset", "trials", "timeout", "device", "data_dir", "study", "threads"):
+    for flag in ("preset", "trials", "timeout", "device", "data_dir", "study", "threads",
+                 "lr_schedule"):
         value = getattr(args, flag)
         if value is not None:
             command += [f"--{flag.replace('_', '-')}", str(value)]
@@ -234,6 +255,8 @@ def _tune_options(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | N
         seed=comp.cv.get("seed", 0), device=args.device,
         strict_device=args.strict_device, progress=not args.quiet, n_jobs=args.threads,
         storage=storage, study_name=_study_name(args, comp, model),
+        lr_schedule=args.lr_schedule or search.get("lr_schedule", "constant"),
+        warm_start=args.warm_start, lr_finder=args.lr_finder,
     )
 
 
@@ -288,6 +311,8 @@ def _print_summary(comp: Competition, result: TuneResult, holdout: float | None,
              f"device {result.manifest['device_detail']['name']}"]
     if holdout is not None:
         lines.append(f"  held-out {result.score.metric}: {holdout:.5f}")
+    if result.diagnosis:
+        lines.append(f"  fit: {result.diagnosis}")
     lines.append(f"  saved to {path}")
     print("\n".join(lines))
 
@@ -380,6 +405,17 @@ def cmd_show(args: argparse.Namespace) -> int:
           f"{manifest['timing']['wall_seconds']:.1f} s")
     print("params:")
     print(to_json(result.params).rstrip())
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    result = TuneResult.load(args.run)
+    folder = args.out or args.run / "report"
+    report = result.report(folder)
+    print(f"{folder / 'report.html'}: {len(report.figures)} plots"
+          + "".join(f"\n  not shown: {name}: {why}" for name, why in report.notes.items()))
+    if result.diagnosis:
+        print(f"fit: {result.diagnosis}")
     return 0
 
 

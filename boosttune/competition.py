@@ -36,7 +36,7 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
     "task": {"type": (str,), "metric": (str,)},
     "cv": {"scheme": (str,), "n_splits": (int,), "column": (str,), "seed": (int,)},
     "search": {"models": (list,), "preset": (str,), "n_trials": (int,), "timeout": _NUMBER,
-               "sampler": (str,), "pruner": (str,)},
+               "sampler": (str,), "pruner": (str,), "lr_schedule": (str,)},
     "submission": {"columns": (list,), "output": (str,)},
 }
 REQUIRED = (("", "name"), ("data", "train"), ("data", "target"))

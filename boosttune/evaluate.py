@@ -111,7 +111,6 @@ def cross_validate(
     *,
     after_fold: AfterFold | None = None,
     stop: Callable[[], bool] | None = None,
-    train_curve: bool = False,
 ) -> CVRun:
     """Fit every fold; ``after_fold(k, scores_so_far)`` may raise to stop early (pruning)."""
     task = backend.task
@@ -119,7 +118,7 @@ def cross_validate(
     fits: list[FoldFit] = []
     scores: list[float] = []
     for k in range(backend.folds.n_splits):
-        fit = backend.fit_fold(params, k, seed, train_curve=train_curve, stop=stop)
+        fit = backend.fit_fold(params, k, seed, stop=stop)
         valid = backend.parts(k).valid
         oof[valid] = fit.valid_pred
         fits.append(fit)
@@ -199,7 +198,7 @@ def select_robust(
     for rank, (trial, search_score, params) in enumerate(candidates):
         runs = [reuse if reuse is not None and rank == 0 and reuse.seed == s
                 and b is backends[0]
-                else cross_validate(b, params, s, train_curve=True)
+                else cross_validate(b, params, s)
                 for b, s in zip(backends, seeds, strict=True)]
         candidate = Candidate(trial, search_score, params, runs)
         pooled = candidate.pooled()

@@ -1,8 +1,9 @@
 """Run directory: write and read the files of a TuneResult.
 
 params.json · oof.parquet · test_pred.parquet · folds.parquet · scores.csv · trials.csv ·
-manifest.json. Each file is written to a temporary name and renamed into place, and
-manifest.json is written last: a directory with a manifest is a complete run.
+curves.parquet · study.db · manifest.json. Each file is written to a temporary name and
+renamed into place, and manifest.json is written last: a directory with a manifest is a
+complete run.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import optuna
 import pandas as pd
 
 from boosttune.cv import Folds
@@ -22,6 +24,9 @@ from boosttune.errors import BoostTuneError
 from boosttune.evaluate import CVScore
 from boosttune.nested import NestedReport
 from boosttune.result import TuneResult
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -32,6 +37,7 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; exports are ordinary files
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -77,8 +83,33 @@ def save_run(result: TuneResult, path: Path) -> Path:
         _write_csv(path / "selection.csv", result.selection)
     if result.nested is not None:
         _write_csv(path / "nested.csv", result.nested.table)
+    if result.curves is not None:
+        _write_parquet(path / "curves.parquet", result.curves)
+    if result.study is not None and not (path / "study.db").exists():
+        _copy_study(result.study, path / "study.db")
     _write_text(path / "manifest.json", to_json(result.manifest))
     return path
+
+
+def _copy_study(study: optuna.Study, target: Path) -> None:
+    """A SQLite copy of the study (for the report and optuna-dashboard), renamed into place."""
+    partial = target.with_name(f".{target.name}.partial")
+    partial.unlink(missing_ok=True)
+    # Optuna's Study has no public handle on its storage; copy_study needs it for in-memory ones
+    optuna.copy_study(from_study_name=study.study_name, from_storage=study._storage,
+                      to_storage=f"sqlite:///{partial.resolve()}")
+    os.replace(partial, target)
+
+
+def load_study(path: Path, manifest: dict[str, Any]) -> optuna.Study | None:
+    """The run's study from its study.db, if the directory has one."""
+    if not (path / "study.db").exists():
+        return None
+    url = f"sqlite:///{(path / 'study.db').resolve()}"
+    name = manifest.get("config", {}).get("study_name")
+    if name is None:
+        name = optuna.get_all_study_names(storage=url)[0]
+    return optuna.load_study(study_name=name, storage=url)
 
 
 def _flat_trials(trials: pd.DataFrame) -> pd.DataFrame:
@@ -121,7 +152,13 @@ def load_run(path: Path) -> TuneResult:
         evaluation=evaluation,
         selection=_read_csv_if(path / "selection.csv"),
         nested=nested,
+        curves=_read_parquet_if(path / "curves.parquet"),
+        study=load_study(path, manifest),
     )
+
+
+def _read_parquet_if(path: Path) -> pd.DataFrame | None:
+    return pd.read_parquet(path) if path.exists() else None
 
 
 def _read_csv_if(path: Path) -> pd.DataFrame | None:

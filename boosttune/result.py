@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
@@ -16,6 +16,9 @@ from boosttune.errors import BoostTuneError
 from boosttune.evaluate import CVScore
 from boosttune.nested import NestedReport
 from boosttune.task import FeatureEncoder
+
+if TYPE_CHECKING:
+    from boosttune.report import Report
 
 
 @dataclass
@@ -59,6 +62,13 @@ class TuneResult:
     evaluation: dict[str, Any] = field(default_factory=dict)
     selection: pd.DataFrame | None = None  # the top-k re-evaluated over seeds
     nested: NestedReport | None = None
+    curves: pd.DataFrame | None = None  # per seed, fold, round: train and valid score
+
+    @property
+    def diagnosis(self) -> str | None:
+        """The fit diagnosis of the final folds, in words (see ``manifest['diagnosis']``)."""
+        found = self.manifest.get("diagnosis")
+        return None if found is None else f"{found['verdict']}: {found['reason']}"
 
     @property
     def classes(self) -> list[Any] | None:
@@ -84,6 +94,16 @@ class TuneResult:
         from boosttune.export import save_run
 
         return save_run(self, Path(path))
+
+    def report(self, path: str | Path | None = None) -> Report:
+        """Plots of the search, the fit and the OOF predictions; with ``path`` (a folder),
+        also writes report.html (self-contained) and the PNGs there. Displays in notebooks."""
+        from boosttune.report import build_report
+
+        report = build_report(self)
+        if path is not None:
+            report.save(Path(path))
+        return report
 
     @classmethod
     def load(cls, path: str | Path) -> TuneResult:

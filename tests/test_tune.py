@@ -89,8 +89,10 @@ def test_save_and_load_round_trip(adult, tmp_path):
     path = result.save(tmp_path / "run")
     assert sorted(p.name for p in path.iterdir()) == sorted(
         ["params.json", "oof.parquet", "test_pred.parquet", "folds.parquet", "scores.csv",
-         "trials.csv", "selection.csv", "manifest.json"])
+         "trials.csv", "selection.csv", "curves.parquet", "study.db", "manifest.json"])
     loaded = bt.TuneResult.load(path)
+    assert loaded.study is not None and len(loaded.study.trials) == len(result.study.trials)
+    pd.testing.assert_frame_equal(loaded.curves, result.curves)
     assert loaded.params == result.params and loaded.best_params == result.best_params
     pd.testing.assert_frame_equal(loaded.oof, result.oof)
     assert loaded.score.mean == result.score.mean
@@ -136,8 +138,8 @@ def test_curves_and_best_iteration_are_recorded(breast_cancer):
     task = make_task(breast_cancer, "target")
     backend = LightGBMBackend(task, bt.make_folds(task, 3), FitSettings(max_rounds=500,
                                                                         early_stopping_rounds=10))
-    fit = backend.fit_fold({"learning_rate": 0.3}, 0, seed=0, train_curve=True)
-    assert set(fit.curves) == {"train", "valid"}
+    fit = backend.fit_fold({"learning_rate": 0.3}, 0, seed=0)
+    assert set(fit.curves) == {"valid"}
     assert len(fit.curves["valid"]) == fit.n_rounds + 10
     assert fit.curves["valid"][fit.n_rounds - 1] == max(fit.curves["valid"])
 

@@ -108,7 +108,6 @@ class Backend(ABC):
         fold: int,
         seed: int,
         *,
-        train_curve: bool = False,
         stop: Callable[[], bool] | None = None,
     ) -> FoldFit:
         """Fit ``params`` on one fold with early stopping; predict its validation rows.
@@ -116,7 +115,7 @@ class Backend(ABC):
         ``stop`` is polled every round; when it returns True the fit raises BudgetExhausted.
         """
         started = time.perf_counter()
-        model, n_rounds, curves = self._train(params, fold, seed, train_curve, stop)
+        model, n_rounds, curves = self._train(params, fold, seed, stop)
         valid_pred = self._predict_valid(model, fold, n_rounds)
         seconds = time.perf_counter() - started
         self.native_seconds += seconds
@@ -144,7 +143,7 @@ class Backend(ABC):
 
     @abstractmethod
     def _train(
-        self, params: dict[str, Any], fold: int, seed: int, train_curve: bool,
+        self, params: dict[str, Any], fold: int, seed: int,
         stop: Callable[[], bool] | None,
     ) -> tuple[Any, int, dict[str, list[float]]]: ...
 

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import lightgbm as lgb
 import numpy as np
 
+from boosttune import schedules
 from boosttune.backends.base import Backend, BudgetExhausted
 
 OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
@@ -60,15 +61,14 @@ class LightGBMBackend(Backend):
         }
         if task.kind == "multiclass":
             base["num_class"] = task.n_classes
-        return {**base, **self.dataset_params, **params, **self.settings.device_params}
+        native, _ = schedules.split(params)
+        return {**base, **self.dataset_params, **native, **self.settings.device_params}
 
     def _train(
-        self, params: dict[str, Any], fold: int, seed: int, train_curve: bool,
+        self, params: dict[str, Any], fold: int, seed: int,
         stop: Callable[[], bool] | None,
     ) -> tuple[Any, int, dict[str, list[float]]]:
         train_set, stop_set = self._fold_datasets(fold)
-        sets, names = ([train_set, stop_set], ["train", "valid"]) if train_curve else (
-            [stop_set], ["valid"])
         history: dict[str, Any] = {}
         callbacks: list[Callable[..., Any]] = [
             lgb.early_stopping(self.settings.early_stopping_rounds, first_metric_only=True,
@@ -77,16 +77,17 @@ class LightGBMBackend(Backend):
         ]
         if stop is not None:
             callbacks.append(_stop_when(stop))
+        callbacks += _schedule(params)
         booster = lgb.train(self.native_params(params, seed), train_set,
-                            num_boost_round=self.settings.max_rounds, valid_sets=sets,
-                            valid_names=names, callbacks=callbacks)
+                            num_boost_round=self.settings.max_rounds, valid_sets=[stop_set],
+                            valid_names=["valid"], callbacks=callbacks)
         n_rounds = booster.best_iteration or booster.current_iteration()
         curves = {name: list(next(iter(values.values()))) for name, values in history.items()}
         return booster, n_rounds, curves
 
     def _train_all(self, params: dict[str, Any], n_rounds: int, seed: int) -> Any:
         return lgb.train(self.native_params(params, seed), self._all_rows(),
-                         num_boost_round=n_rounds)
+                         num_boost_round=n_rounds, callbacks=_schedule(params))
 
     def _predict_valid(self, model: Any, fold: int, n_rounds: int) -> np.ndarray:
         if fold not in self._valid_X:
@@ -104,6 +105,17 @@ def predict_average(members: list[tuple[Any, int]], X: np.ndarray,
                     categorical_indices: list[int]) -> np.ndarray:
     """Mean prediction of (booster, rounds) members on the encoded matrix X."""
     return np.mean([model.predict(X, num_iteration=n) for model, n in members], axis=0)
+
+
+def _schedule(params: dict[str, Any]) -> list[Callable[..., Any]]:
+    """The learning-rate callback of params' lr_schedule; none for a constant rate."""
+    _, schedule = schedules.split(params)
+    if schedule is None:
+        return []
+    shape, decay = schedule
+    start = float(params.get("learning_rate", params.get("eta", 0.1)))
+    return [lgb.reset_parameter(
+        learning_rate=lambda i: schedules.rate(shape, start, i, decay))]
 
 
 def _stop_when(stop: Callable[[], bool]) -> Callable[[Any], None]:

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 import xgboost as xgb
 
+from boosttune import schedules
 from boosttune.backends.base import Backend, BudgetExhausted
 
 OBJECTIVE = {"binary": "binary:logistic", "multiclass": "multi:softprob",
@@ -55,21 +56,21 @@ class XGBoostBackend(Backend):
         }
         if task.kind == "multiclass":
             base["num_class"] = task.n_classes
-        native = {**base, **self.dataset_params, **params, **self.settings.device_params}
+        searched, _ = schedules.split(params)
+        native = {**base, **self.dataset_params, **searched, **self.settings.device_params}
         if native.get("grow_policy") == "lossguide" and "max_depth" not in native:
             native["max_depth"] = 0  # leaves, not depth, bound a lossguide tree
         return native
 
     def _train(
-        self, params: dict[str, Any], fold: int, seed: int, train_curve: bool,
+        self, params: dict[str, Any], fold: int, seed: int,
         stop: Callable[[], bool] | None,
     ) -> tuple[Any, int, dict[str, list[float]]]:
         fit, stop_set, _ = self._fold_matrices(fold)
-        evals = [(fit, "train"), (stop_set, "valid")] if train_curve else [(stop_set, "valid")]
         history: dict[str, Any] = {}
-        callbacks = [_StopWhen(stop)] if stop is not None else None
+        callbacks = _schedule(params) + ([_StopWhen(stop)] if stop is not None else [])
         booster = xgb.train(self.native_params(params, seed), fit,
-                            num_boost_round=self.settings.max_rounds, evals=evals,
+                            num_boost_round=self.settings.max_rounds, evals=[(stop_set, "valid")],
                             early_stopping_rounds=self.settings.early_stopping_rounds,
                             evals_result=history, verbose_eval=False, callbacks=callbacks)
         n_rounds = booster.best_iteration + 1
@@ -78,7 +79,8 @@ class XGBoostBackend(Backend):
 
     def _train_all(self, params: dict[str, Any], n_rounds: int, seed: int) -> Any:
         every_row = self._matrix(np.arange(self.task.n_rows), None)
-        return xgb.train(self.native_params(params, seed), every_row, num_boost_round=n_rounds)
+        return xgb.train(self.native_params(params, seed), every_row, num_boost_round=n_rounds,
+                         callbacks=_schedule(params))
 
     def _predict_valid(self, model: Any, fold: int, n_rounds: int) -> np.ndarray:
         valid = self._fold_matrices(fold)[2]
@@ -107,6 +109,17 @@ def _as_probabilities(pred: np.ndarray) -> np.ndarray:
     # float32 class probabilities miss 1.0 by rounding; rescale in float64 so they sum to one
     pred = np.asarray(pred, dtype=np.float64)
     return pred / pred.sum(axis=1, keepdims=True) if pred.ndim == 2 else pred
+
+
+def _schedule(params: dict[str, Any]) -> list[xgb.callback.TrainingCallback]:
+    """The learning-rate callback of params' lr_schedule; none for a constant rate."""
+    _, schedule = schedules.split(params)
+    if schedule is None:
+        return []
+    shape, decay = schedule
+    start = float(params.get("learning_rate", params.get("eta", 0.3)))
+    return [xgb.callback.LearningRateScheduler(
+        lambda i: schedules.rate(shape, start, i, decay))]
 
 
 class _StopWhen(xgb.callback.TrainingCallback):

@@ -1,0 +1,241 @@
+"""The run report: one self-contained HTML page (PNG plots embedded) plus the PNGs.
+
+Plots: optimization history, parameter importance (fANOVA and PED-ANOVA), slices of the top
+params, train-vs-valid learning curves of the final folds, scores over seeds and folds, and
+OOF diagnostics (calibration for binary, confusion for multiclass, residuals for regression).
+In a notebook, ``result.report()`` displays the same page inline.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import confusion_matrix
+
+from boosttune.export import to_json, write_atomic
+
+if TYPE_CHECKING:
+    from boosttune.result import TuneResult
+
+TOP_PARAMS = 4
+
+
+@dataclass
+class Report:
+    """Figures by name, and the page that holds them."""
+
+    title: str
+    summary: list[tuple[str, str]]
+    figures: dict[str, Figure] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # why a plot is missing
+
+    def html(self) -> str:
+        rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+                       for k, v in self.summary)
+        sections = [f"<section><h2>{html.escape(name.replace('_', ' '))}</h2>"
+                    f'<img alt="{html.escape(name)}" src="data:image/png;base64,'
+                    f'{base64.b64encode(_png(fig)).decode()}"></section>'
+                    for name, fig in self.figures.items()]
+        missing = "".join(f"<li>{html.escape(name.replace('_', ' '))}: {html.escape(why)}</li>"
+                          for name, why in self.notes.items())
+        return (
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(self.title)}</title><style>{STYLE}</style></head><body>"
+            f"<h1>{html.escape(self.title)}</h1><table>{rows}</table>{''.join(sections)}"
+            + (f"<h2>not shown</h2><ul>{missing}</ul>" if missing else "")
+            + "</body></html>"
+        )
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def save(self, folder: Path) -> Path:
+        """Write report.html and one PNG per plot into ``folder``; returns the page's path."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, fig in self.figures.items():
+            _write(folder / f"{name}.png", _png(fig))
+        _write(folder / "report.html", self.html().encode("utf-8"))
+        return folder / "report.html"
+
+
+STYLE = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+         "img{max-width:100%}th{text-align:left;padding-right:1em;vertical-align:top}"
+         "td{font-family:monospace;white-space:pre-wrap}")
+
+
+def build_report(result: TuneResult) -> Report:
+    manifest = result.manifest
+    summary = [("model", result.model), ("task", str(manifest.get("task"))),
+               ("score", str(result.score)),
+               ("diagnosis", result.diagnosis or "no curves in this run"),
+               ("trials", f"{manifest['search']['n_complete']} complete, "
+                          f"{manifest['search']['n_pruned']} pruned"),
+               ("params", to_json(result.params).strip())]
+    report = Report(f"boosttune report: {manifest.get('competition', result.model)}", summary)
+    plots: dict[str, Callable[[], Figure]] = {
+        "optimization_history": lambda: _history(result.trials, result.score.direction),
+        "parameter_importance": lambda: _importance(_require_study(result)),
+        "top_param_slices": lambda: _slices(_require_study(result)),
+        "learning_curves": lambda: _curves(_require(result.curves, "curves"), result),
+        "scores_over_seeds": lambda: _seeds(result.score.table, result.score.metric),
+        "oof_diagnostics": lambda: _oof(result.oof, str(manifest.get("task"))),
+    }
+    for name, plot in plots.items():
+        try:
+            report.figures[name] = plot()
+        except _Unavailable as why:
+            report.notes[name] = str(why)
+    return report
+
+
+class _Unavailable(Exception):
+    """A plot this run has no data for."""
+
+
+def _require(value: Any, what: str) -> Any:
+    if value is None:
+        raise _Unavailable(f"this run has no {what}")
+    return value
+
+
+def _require_study(result: TuneResult) -> optuna.Study:
+    study = _require(result.study, "study (study.db)")
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(complete) < 3 or not study.best_params:
+        raise _Unavailable("needs at least 3 complete trials with searched params")
+    return study
+
+
+def _history(trials: pd.DataFrame, direction: str) -> Figure:
+    done = trials[trials["state"] == "COMPLETE"].sort_values("number")
+    fig, ax = _figure(8, 4)
+    ax.scatter(done["number"], done["value"], s=14, label="trial")
+    best = done["value"].cummax() if direction == "maximize" else done["value"].cummin()
+    ax.step(done["number"], best, where="post", color="C3", label="best so far")
+    ax.set(xlabel="trial", ylabel="CV score", title="Optimization history")
+    ax.legend()
+    return fig
+
+
+def _importance(study: optuna.Study) -> Figure:
+    evaluators = {"fANOVA": optuna.importance.FanovaImportanceEvaluator(seed=0),
+                  "PED-ANOVA": optuna.importance.PedAnovaImportanceEvaluator()}
+    frame = pd.DataFrame({name: _importances(study, evaluator)
+                          for name, evaluator in evaluators.items()}).fillna(0.0)
+    frame = frame.sort_values("fANOVA")
+    fig, ax = _figure(8, 0.5 * len(frame) + 1.5)
+    frame.plot.barh(ax=ax)
+    ax.set(xlabel="importance (share)", title="Parameter importance")
+    fig.tight_layout()
+    return fig
+
+
+def _importances(study: optuna.Study, evaluator: Any) -> dict[str, float]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PED-ANOVA is experimental in name
+        return optuna.importance.get_param_importances(study, evaluator=evaluator)
+
+
+def _slices(study: optuna.Study) -> Figure:
+    ranked = list(_importances(study, optuna.importance.FanovaImportanceEvaluator(seed=0)))
+    top = ranked[:TOP_PARAMS]
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    fig, axes = _figure(4 * len(top), 3.5, len(top), squeeze=False)
+    for ax, name in zip(axes[0], top, strict=True):
+        shown = [t for t in complete if name in t.params]
+        values = [t.params[name] for t in shown]
+        ax.scatter(values if not isinstance(values[0], str) else [str(v) for v in values],
+                   [t.value for t in shown], c=[t.number for t in shown], cmap="viridis", s=14)
+        distribution = shown[0].distributions[name]
+        if getattr(distribution, "log", False):
+            ax.set_xscale("log")
+        ax.set(xlabel=name, ylabel="CV score")
+    fig.suptitle("Top parameters (colour: trial number)")
+    fig.tight_layout()
+    return fig
+
+
+def _curves(curves: pd.DataFrame, result: TuneResult) -> Figure:
+    folds = sorted(curves["fold"].unique())
+    fig, axes = _figure(4 * len(folds), 3.5, len(folds), squeeze=False, sharey=True)
+    for ax, fold in zip(axes[0], folds, strict=True):
+        part = curves[curves["fold"] == fold]
+        ax.plot(part["round"], part["train"], label="train")
+        ax.plot(part["round"], part["valid"], label="valid")
+        ax.axvline(int(part["best_round"].iloc[0]), color="grey", linestyle=":")
+        ax.set(title=f"fold {fold}", xlabel="round", ylabel=result.score.metric)
+    axes[0][0].legend()
+    fig.suptitle(f"Learning curves ({result.diagnosis})" if result.diagnosis else
+                 "Learning curves", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _seeds(table: pd.DataFrame, metric: str) -> Figure:
+    fig, ax = _figure(6, 3.5)
+    for seed, part in table.groupby("seed"):
+        ax.scatter(np.full(len(part), seed), part["score"], alpha=0.5, s=16)
+        ax.scatter([seed], [part["score"].mean()], marker="_", s=600, color="black")
+    ax.set(xlabel="seed", ylabel=metric, title="Fold scores per seed (bar: seed mean)")
+    return fig
+
+
+def _oof(oof: pd.DataFrame, task: str) -> Figure:
+    fig, ax = _figure(5.5, 4.5)
+    scored = oof.dropna(subset=[c for c in oof.columns if c.startswith("pred")])
+    if task == "binary":
+        positive = sorted(scored["target"].unique())[-1]
+        truth, pred = (scored["target"] == positive).astype(int), scored["pred"]
+        observed, predicted = calibration_curve(truth, pred, n_bins=10, strategy="quantile")
+        ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
+        ax.plot(predicted, observed, marker="o")
+        ax.set(xlabel="mean predicted probability", ylabel="observed frequency",
+               title="OOF calibration")
+    elif task == "multiclass":
+        columns = [c for c in scored.columns if c.startswith("pred_")]
+        labels = [c.removeprefix("pred_") for c in columns]
+        chosen = np.asarray(labels)[scored[columns].to_numpy().argmax(axis=1)]
+        matrix = confusion_matrix(scored["target"].astype(str), chosen, labels=labels)
+        ax.imshow(matrix, cmap="Blues")
+        ax.set(xticks=range(len(labels)), yticks=range(len(labels)), xlabel="predicted",
+               ylabel="true", title="OOF confusion")
+        ax.set_xticklabels(labels, rotation=90)
+        ax.set_yticklabels(labels)
+    else:
+        ax.scatter(scored["pred"], scored["target"] - scored["pred"], s=4, alpha=0.3)
+        ax.axhline(0, color="grey", linestyle=":")
+        ax.set(xlabel="OOF prediction", ylabel="residual (target - prediction)",
+               title="OOF residuals")
+    fig.tight_layout()
+    return fig
+
+
+def _write(path: Path, data: bytes) -> None:
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    write_atomic(path, write)
+
+
+def _figure(width: float, height: float, ncols: int = 1, **kwargs: Any) -> tuple[Figure, Any]:
+    """A Figure outside pyplot: no global state, no backend switch in the user's notebook."""
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots(1, ncols, **kwargs)
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
