@@ -33,7 +33,13 @@ from boosttune.evaluate import (
     select_robust,
     summarize_runs,
 )
-from boosttune.headstart import centred_range, enqueue, find_learning_rate, warm_params
+from boosttune.headstart import (
+    PORTFOLIO,
+    centred_range,
+    enqueue,
+    find_learning_rate,
+    warm_params,
+)
 from boosttune.nested import NestedReport, nested_cv
 from boosttune.result import Ensemble, TuneResult
 from boosttune.spaces import SearchSpace, for_device
@@ -100,6 +106,7 @@ def tune(
     lr_schedule: str = "constant",
     warm_start: Any = None,
     lr_finder: bool = False,
+    portfolio: bool = True,
     progress: bool = True,
 ) -> TuneResult:
     """Tune ``model`` on ``train`` with cross-validation and return a :class:`TuneResult`.
@@ -122,7 +129,8 @@ def tune(
     'cosine', 'warmup_cosine') or 'search' (a searched dimension); ``warm_start`` (run
     directories, results or params dicts) enqueues earlier best params as the first trials;
     ``lr_finder=True`` centres the learning-rate range on a rate a quick sweep picks for the
-    budget.
+    budget; ``portfolio`` (default) first tries a few known-good configurations, the
+    library's defaults among them.
 
     Honest evaluation: ``top_k`` re-runs the k best trials over every seed and keeps the best
     by ``select`` ('mean', or 'lcb': mean minus its standard error); ``compare_default`` scores
@@ -221,6 +229,8 @@ def _search_stage(a: dict[str, Any]) -> _Searched:
         study = _open_study(a, task, folds, space)
         if not study.trials:  # a new study: earlier runs' best params go first
             headstart["warm_start"] = enqueue(study, space, warm_params(a["warm_start"]))
+            if a["portfolio"]:
+                headstart["portfolio"] = enqueue(study, space, PORTFOLIO[model])
         objective = Objective(backend, space, a["seed"], Budget(timeout, extra_runs),
                               report_fold_scores=a["pruner"] == "wilcoxon", device=device)
         run_search(study, objective, n_trials, a["progress"])
@@ -325,7 +335,7 @@ def _finalize_stage(searched: _Searched) -> TuneResult:
 CONFIG_KEYS = ("model", "task", "metric", "preset", "n_trials", "timeout", "seed",
                "reshuffle_folds", "refit", "top_k", "select", "compare_default",
                "compare_policies", "nested", "early_stopping", "early_stopping_rounds",
-               "max_rounds", "strict_device", "lr_schedule", "lr_finder")
+               "max_rounds", "strict_device", "lr_schedule", "lr_finder", "portfolio")
 
 
 def _with_schedule(space: SearchSpace, choice: str) -> SearchSpace:

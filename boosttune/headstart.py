@@ -22,6 +22,33 @@ from boosttune.errors import BoostTuneError
 from boosttune.evaluate import fold_score
 from boosttune.spaces import Categorical, SearchSpace
 
+# Known-good first trials per backend (zero-shot, as FLAML and AutoGluon start): the
+# library's defaults, a deeper lower-rate model, and a regularised one for small noisy data.
+# Clipped to the space at hand; names the space does not search are left out.
+PORTFOLIO: dict[str, list[dict[str, Any]]] = {
+    "lightgbm": [
+        {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20,
+         "feature_fraction": 1.0, "bagging_fraction": 1.0, "lambda_l1": 0.0, "lambda_l2": 0.0,
+         "min_gain_to_split": 0.0},
+        {"learning_rate": 0.05, "num_leaves": 63, "min_child_samples": 20,
+         "feature_fraction": 0.8, "bagging_fraction": 0.8, "lambda_l1": 0.0, "lambda_l2": 1.0,
+         "min_gain_to_split": 0.0},
+        {"learning_rate": 0.1, "num_leaves": 15, "min_child_samples": 50,
+         "feature_fraction": 0.6, "bagging_fraction": 0.9, "lambda_l1": 0.0, "lambda_l2": 5.0,
+         "min_gain_to_split": 0.0},
+    ],
+    "xgboost": [
+        {"learning_rate": 0.3, "grow_policy": "depthwise", "max_depth": 6,
+         "min_child_weight": 1.0, "subsample": 1.0, "colsample_bytree": 1.0, "reg_alpha": 0.0,
+         "reg_lambda": 1.0, "gamma": 0.0},
+        {"learning_rate": 0.1, "grow_policy": "depthwise", "max_depth": 8,
+         "min_child_weight": 1.0, "subsample": 0.8, "colsample_bytree": 0.8, "reg_alpha": 0.0,
+         "reg_lambda": 1.0, "gamma": 0.0},
+        {"learning_rate": 0.05, "grow_policy": "lossguide", "max_leaves": 63,
+         "min_child_weight": 2.0, "subsample": 0.8, "colsample_bytree": 0.7, "reg_alpha": 0.0,
+         "reg_lambda": 1.0, "gamma": 0.0},
+    ],
+}
 SWEEP = (0.3, 0.1, 0.03)  # rates the finder tries, fastest first
 TARGET_TRIALS = 20  # the finder wants this many trials to fit in the search budget
 

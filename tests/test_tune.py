@@ -202,3 +202,16 @@ def test_fixing_a_binning_param_is_allowed_searching_it_is_not(breast_cancer):
 def test_bad_param_value_is_reported_without_a_library_traceback(breast_cancer):
     with pytest.raises(bt.BoostTuneError, match="lightgbm rejected the params"):
         bt.tune(breast_cancer, "target", fixed={"num_leaves": -3}, **FAST)
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
+def test_portfolio_tries_the_library_defaults_first(breast_cancer, model):
+    result = bt.tune(breast_cancer, "target", model=model, **FAST)
+    first = result.study.trials[0].params
+    assert first["learning_rate"] == (0.1 if model == "lightgbm" else 0.3)
+    low = 1e-8  # the defaults' zero penalties, clipped into the log-scaled range
+    assert first["lambda_l1" if model == "lightgbm" else "reg_alpha"] == low
+    assert result.manifest["headstart"]["portfolio"] == 3
+    plain = bt.tune(breast_cancer, "target", model=model, **FAST, portfolio=False)
+    assert plain.study.trials[0].params["learning_rate"] != first["learning_rate"]
+    assert "portfolio" not in plain.manifest["headstart"]

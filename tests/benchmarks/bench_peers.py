@@ -1,0 +1,49 @@
+"""The shared peer benchmark (../shared/bench/peers.py) with its boosttune slot adapted to the
+real API; every other method and the whole protocol are the harness's own.
+
+    ~/.venvs/peers/bin/python tests/benchmarks/bench_peers.py --datasets adult,letter \\
+        --methods boosttune,optuna_tpe --seeds 0 --budget 60 --out tests/benchmarks/out/p.jsonl
+    ~/.venvs/peers/bin/python ../shared/bench/summarize.py tests/benchmarks/out/p.jsonl
+
+Arguments are peers.py's. The harness starts each (dataset, method, seed) in a subprocess of
+the script it was loaded from; pointing it at this file makes those subprocesses use the
+adapted slot. BOOSTTUNE_BENCH_DIR overrides where the harness is (default ../shared/bench).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = Path(os.environ.get("BOOSTTUNE_BENCH_DIR", ROOT.parent / "shared" / "bench"))
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(ROOT))
+
+import peers  # noqa: E402
+
+METRIC = {"binary": "auc", "multiclass": "multi_logloss", "regression": "rmse"}
+
+
+def boosttune(X_train: Any, y_train: Any, X_test: Any, task: str, budget: float,
+              seed: int) -> tuple[Any, dict[str, Any]]:
+    """bt.tune within the budget on 2 threads; test predictions of the fold ensemble."""
+    import boosttune as bt
+
+    result = bt.tune(X_train, y_train.to_numpy(), task=task, metric=METRIC[task],
+                     timeout=budget, seed=seed, n_jobs=peers.N_JOBS, progress=False)
+    search = result.manifest["search"]
+    info = {"n_trials": search["n_complete"], "n_pruned": search["n_pruned"],
+            "cv_score": result.score.mean, "wall_inside": result.manifest["timing"],
+            "best_params": result.best_params, "boosttune_file": bt.__file__}
+    return result.predict(X_test), info
+
+
+peers.METHODS["boosttune"] = boosttune
+peers.PRELOAD["boosttune"] = ["lightgbm", "xgboost", "optuna"]
+peers.__file__ = str(Path(__file__).resolve())  # worker subprocesses start this file
+
+if __name__ == "__main__":
+    sys.exit(peers.main())
