@@ -208,8 +208,6 @@ def _search_stage(a: dict[str, Any]) -> _Searched:
         nested_report = nested_cv(task, as_frame(a["train"], "train"), a["target"], a["nested"],
                                   a["seed"], {**inner, "device": device, "timeout": share,
                                               "progress": False})
-        timeout = None if timeout is None else max(1.0, timeout - (time.perf_counter()
-                                                                   - started))
     folds = make_folds(task, a["cv"], a["cv_scheme"], a["seed"])
     space = _with_schedule(for_device((a["space"] or preset_space(model, a["preset"])).fix(
         **(a["fixed"] or {})), device), a["lr_schedule"])
@@ -231,7 +229,8 @@ def _search_stage(a: dict[str, Any]) -> _Searched:
             headstart["warm_start"] = enqueue(study, space, warm_params(a["warm_start"]))
             if a["portfolio"]:
                 headstart["portfolio"] = enqueue(study, space, PORTFOLIO[model])
-        objective = Objective(backend, space, a["seed"], Budget(timeout, extra_runs),
+        budget = Budget(timeout, extra_runs, started=started)  # data preparation counts too
+        objective = Objective(backend, space, a["seed"], budget,
                               report_fold_scores=a["pruner"] == "wilcoxon", device=device)
         run_search(study, objective, n_trials, a["progress"])
     return _Searched(a, task, device, folds, space, settings, backend, seed_list, study,

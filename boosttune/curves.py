@@ -16,8 +16,8 @@ from boosttune.backends import PREDICT, Backend, FoldFit
 from boosttune.diagnosis import Diagnosis, diagnose, overall
 from boosttune.evaluate import CVRun, fold_score
 
-POINTS = 30
-ROWS = 1000
+POINTS = 15
+ROWS = 500
 
 
 def learning_curves(backend: Backend, run: CVRun) -> pd.DataFrame:

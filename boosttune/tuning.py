@@ -121,6 +121,9 @@ def _fold_scores(trial: optuna.trial.FrozenTrial) -> np.ndarray:
     return np.diff(totals, prepend=0.0)
 
 
+FINALIZE_SHARE = 0.03  # of the budget, kept for learning curves and test predictions
+
+
 @dataclass
 class Budget:
     """Wall-clock budget of a whole run; the search leaves time for finalize's extra seeds."""
@@ -136,7 +139,8 @@ class Budget:
             return True
         if self.timeout is None:
             return False
-        reserve = self.extra_runs * self.best_run_seconds
+        # finalize's extra CV runs, plus its curves and test predictions (a small share)
+        reserve = self.extra_runs * self.best_run_seconds + FINALIZE_SHARE * self.timeout
         return time.perf_counter() >= self.started + self.timeout - reserve
 
 

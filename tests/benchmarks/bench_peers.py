@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +29,12 @@ METRIC = {"binary": "auc", "multiclass": "multi_logloss", "regression": "rmse"}
 
 
 def boosttune(X_train: Any, y_train: Any, X_test: Any, task: str, budget: float,
-              seed: int) -> tuple[Any, dict[str, Any]]:
+              seed: int, **options: Any) -> tuple[Any, dict[str, Any]]:
     """bt.tune within the budget on 2 threads; test predictions of the fold ensemble."""
     import boosttune as bt
 
     result = bt.tune(X_train, y_train.to_numpy(), task=task, metric=METRIC[task],
-                     timeout=budget, seed=seed, n_jobs=peers.N_JOBS, progress=False)
+                     timeout=budget, seed=seed, n_jobs=peers.N_JOBS, progress=False, **options)
     search = result.manifest["search"]
     info = {"n_trials": search["n_complete"], "n_pruned": search["n_pruned"],
             "cv_score": result.score.mean, "wall_inside": result.manifest["timing"],
@@ -41,8 +42,11 @@ def boosttune(X_train: Any, y_train: Any, X_test: Any, task: str, budget: float,
     return result.predict(X_test), info
 
 
-peers.METHODS["boosttune"] = boosttune
-peers.PRELOAD["boosttune"] = ["lightgbm", "xgboost", "optuna"]
+# lever ablations: boosttune with one lever switched off
+VARIANTS = {"boosttune": {}, "boosttune_noportfolio": {"portfolio": False}}
+for name, options in VARIANTS.items():
+    peers.METHODS[name] = partial(boosttune, **options)
+    peers.PRELOAD[name] = ["lightgbm", "xgboost", "optuna"]
 peers.__file__ = str(Path(__file__).resolve())  # worker subprocesses start this file
 
 if __name__ == "__main__":
