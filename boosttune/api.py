@@ -227,7 +227,7 @@ def _search_stage(a: dict[str, Any]) -> _Searched:
         study = _open_study(a, task, folds, space)
         if not study.trials:  # a new study: earlier runs' best params go first
             headstart["warm_start"] = enqueue(study, space, warm_params(a["warm_start"]))
-            if a["portfolio"]:
+            if a["portfolio"] and a["sampler"] != "grid":  # a grid enumerates its own
                 headstart["portfolio"] = enqueue(study, space, PORTFOLIO[model])
         budget = Budget(timeout, extra_runs, started=started)  # data preparation counts too
         objective = Objective(backend, space, a["seed"], budget,

@@ -45,6 +45,7 @@ class _BoostTuneEstimator(BaseEstimator):
         "seeds": [Interval(Integral, 1, None, closed="left")],
         "device": [StrOptions({"cpu", "gpu", "auto"})],
         "strict_device": ["boolean"],
+        "portfolio": ["boolean"],
         "early_stopping": [StrOptions({"fold", "inner"})],
         "refit": [StrOptions({"folds", "full"})],
         "sampler": [StrOptions(set(SAMPLERS))],
@@ -67,6 +68,7 @@ class _BoostTuneEstimator(BaseEstimator):
         seeds: int = 1,
         device: str = "cpu",
         strict_device: bool = False,
+        portfolio: bool = True,
         early_stopping: str = "fold",
         refit: str = "folds",
         sampler: str = "tpe",
@@ -85,6 +87,7 @@ class _BoostTuneEstimator(BaseEstimator):
         self.seeds = seeds
         self.device = device
         self.strict_device = strict_device
+        self.portfolio = portfolio
         self.early_stopping = early_stopping
         self.refit = refit
         self.sampler = sampler
@@ -113,7 +116,7 @@ class _BoostTuneEstimator(BaseEstimator):
             pruner=self.pruner, seeds=self.seeds, seed=self.random_state,
             refit=self.refit == "full", early_stopping=self.early_stopping,
             max_rounds=self.max_rounds, n_jobs=self.n_jobs, device=self.device,
-            strict_device=self.strict_device, progress=bool(self.verbose),
+            strict_device=self.strict_device, portfolio=self.portfolio, progress=bool(self.verbose),
         )
         self.result_: TuneResult = result
         self.best_params_ = result.best_params
