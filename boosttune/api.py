@@ -171,12 +171,9 @@ class _Searched:
     """What the search stage leaves for finalize."""
 
     arguments: dict[str, Any]
-    task: Task
     device: Device
-    folds: Folds
     space: SearchSpace
-    settings: FitSettings
-    backend: Backend
+    backend: Backend  # holds the task, the folds and the fit settings
     seeds: list[int]
     study: optuna.Study
     objective: Objective
@@ -195,6 +192,9 @@ def _search_stage(a: dict[str, Any]) -> _Searched:
     seed_list = _seed_list(a["seeds"], a["seed"])
     n_trials = _check_budget(a["n_trials"], timeout)
     _check_evaluation(a["top_k"], a["select"], a["nested"])
+    if a["warm_start"] is not None and a["sampler"] == "grid":
+        raise BoostTuneError("warm_start enqueues trials off the grid; use another sampler "
+                             "(tpe, random, qmc, ...) with warm_start, or drop it.")
     task = make_task(a["train"], a["target"], test=a["test"], task=a["task"], metric=a["metric"],
                      weights=a["weights"], groups=a["groups"], id_column=a["id_column"],
                      drop=a["drop"])
@@ -221,21 +221,22 @@ def _search_stage(a: dict[str, Any]) -> _Searched:
         space = centred_range(space, headstart["lr_finder"]["chosen"])
     if a["sampler"] == "grid" and n_trials is None:
         n_trials = grid_size(space)
-    a = {**a, "n_trials": n_trials, "timeout": timeout}
+    a = {**a, "n_trials": n_trials}
     extra_runs = len(seed_list) * (a["top_k"] + a["compare_default"] + a["compare_policies"]) - 1
     with _quiet_optuna():
         study = _open_study(a, task, folds, space)
-        if not study.trials:  # a new study: earlier runs' best params go first
+        # a new study starts with earlier runs' best params, then the portfolio; a grid
+        # enumerates its own trials and takes no head start
+        if not study.trials and a["sampler"] != "grid":
             headstart["warm_start"] = enqueue(study, space, warm_params(a["warm_start"]))
-            if a["portfolio"] and a["sampler"] != "grid":  # a grid enumerates its own
+            if a["portfolio"]:
                 headstart["portfolio"] = enqueue(study, space, PORTFOLIO[model])
         budget = Budget(timeout, extra_runs, started=started)  # data preparation counts too
         objective = Objective(backend, space, a["seed"], budget,
                               report_fold_scores=a["pruner"] == "wilcoxon", device=device)
         run_search(study, objective, n_trials, a["progress"])
-    return _Searched(a, task, device, folds, space, settings, backend, seed_list, study,
-                     objective, nested_report, started, time.perf_counter() - started,
-                     headstart)
+    return _Searched(a, device, space, backend, seed_list, study, objective, nested_report,
+                     started, time.perf_counter() - started, headstart)
 
 
 def _open_study(a: dict[str, Any], task: Task, folds: Folds, space: SearchSpace
@@ -260,10 +261,10 @@ def _open_study(a: dict[str, Any], task: Task, folds: Folds, space: SearchSpace
 
 def _finalize_stage(searched: _Searched) -> TuneResult:
     """Re-run the chosen params over the seeds, score, predict and build the result."""
-    a, the_task, folds, backend = searched.arguments, searched.task, searched.folds, \
-        searched.backend
+    a, backend = searched.arguments, searched.backend
+    the_task, folds, settings = backend.task, backend.folds, backend.settings
     model, study, objective = a["model"], searched.study, searched.objective
-    search_space, settings, seed_list = searched.space, searched.settings, searched.seeds
+    search_space, seed_list = searched.space, searched.seeds
     if a["storage"]:
         wait_for_running(study)  # other workers' trials count: finalize on the whole search
     backends = [backend] + [

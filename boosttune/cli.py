@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,7 @@ from boosttune.spaces import TIERS, preset
 from boosttune.storage import open_storage
 
 FORMATS = ("table", "csv", "json", "markdown")
+Engine = TypeVar("Engine")  # what tune() or work() returns
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -185,11 +186,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     comp = load_competition(args.config)
     train, test = load_frames(comp, data_dir(args.data_dir, comp))
     for model in _models(comp, args):
-        train_t = train.assign(**{comp.target: transform_target(comp, train[comp.target])})
-        try:
-            ran = work(**_tune_options(comp, train_t, test, model, args, args.storage))
-        except BoostTuneError as exc:
-            raise BoostTuneError(f"{comp.source}: {exc}") from None
+        ran = _call_engine(work, comp, train, test, model, args, args.storage)
         print(f"{comp.name} · {model}: this worker ran {ran} trials of study "
               f"{_study_name(args, comp, model)}")
     return 0
@@ -227,16 +224,23 @@ def _start_worker(args: argparse.Namespace, model: str, storage: str) -> subproc
 
 def _run_model(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None, model: str,
                args: argparse.Namespace, storage: str) -> tuple[TuneResult, float | None]:
-    target = comp.target
-    train = train.assign(**{target: transform_target(comp, train[target])})
-    try:
-        result = tune(**_tune_options(comp, train, test, model, args, storage))
-    except BoostTuneError as exc:  # a config value the engine refused: name the config
-        raise BoostTuneError(f"{comp.source}: {exc}") from None
+    result = _call_engine(tune, comp, train, test, model, args, storage)
     holdout = _holdout_score(comp, result, test)
     result.manifest.update({"competition": comp.name, "config_file": str(comp.source),
                             "holdout_score": holdout})
     return result, holdout
+
+
+def _call_engine(engine: Callable[..., Engine], comp: Competition, train: pd.DataFrame,
+                 test: pd.DataFrame | None, model: str, args: argparse.Namespace,
+                 storage: str) -> Engine:
+    """tune() or work() on the competition's data (target transformed); a value the engine
+    refuses names the config file."""
+    train = train.assign(**{comp.target: transform_target(comp, train[comp.target])})
+    try:
+        return engine(**_tune_options(comp, train, test, model, args, storage))
+    except BoostTuneError as exc:
+        raise BoostTuneError(f"{comp.source}: {exc}") from None
 
 
 def _tune_options(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None,

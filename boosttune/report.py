@@ -14,6 +14,7 @@ import io
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,14 +41,22 @@ class Report:
     summary: list[tuple[str, str]]
     figures: dict[str, Figure] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)  # why a plot is missing
+    _pngs: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+    def pngs(self) -> dict[str, bytes]:
+        """Each figure as PNG bytes, rendered once for the page and the files alike."""
+        for name, fig in self.figures.items():
+            if name not in self._pngs:
+                self._pngs[name] = _png(fig)
+        return self._pngs
 
     def html(self) -> str:
         rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                        for k, v in self.summary)
         sections = [f"<section><h2>{html.escape(name.replace('_', ' '))}</h2>"
                     f'<img alt="{html.escape(name)}" src="data:image/png;base64,'
-                    f'{base64.b64encode(_png(fig)).decode()}"></section>'
-                    for name, fig in self.figures.items()]
+                    f'{base64.b64encode(png).decode()}"></section>'
+                    for name, png in self.pngs().items()]
         missing = "".join(f"<li>{html.escape(name.replace('_', ' '))}: {html.escape(why)}</li>"
                           for name, why in self.notes.items())
         return (
@@ -64,8 +73,8 @@ class Report:
     def save(self, folder: Path) -> Path:
         """Write report.html and one PNG per plot into ``folder``; returns the page's path."""
         folder.mkdir(parents=True, exist_ok=True)
-        for name, fig in self.figures.items():
-            _write(folder / f"{name}.png", _png(fig))
+        for name, png in self.pngs().items():
+            _write(folder / f"{name}.png", png)
         _write(folder / "report.html", self.html().encode("utf-8"))
         return folder / "report.html"
 
@@ -84,10 +93,11 @@ def build_report(result: TuneResult) -> Report:
                           f"{manifest['search']['n_pruned']} pruned"),
                ("params", to_json(result.params).strip())]
     report = Report(f"boosttune report: {manifest.get('competition', result.model)}", summary)
+    importances = cache(lambda: _importance_table(_require_study(result)))  # fANOVA fits once
     plots: dict[str, Callable[[], Figure]] = {
         "optimization_history": lambda: _history(result.trials, result.score.direction),
-        "parameter_importance": lambda: _importance(_require_study(result)),
-        "top_param_slices": lambda: _slices(_require_study(result)),
+        "parameter_importance": lambda: _importance(importances()),
+        "top_param_slices": lambda: _slices(_require_study(result), importances()),
         "learning_curves": lambda: _curves(_require(result.curves, "curves"), result),
         "scores_over_seeds": lambda: _seeds(result.score.table, result.score.metric),
         "oof_diagnostics": lambda: _oof(result.oof, str(manifest.get("task"))),
@@ -129,12 +139,17 @@ def _history(trials: pd.DataFrame, direction: str) -> Figure:
     return fig
 
 
-def _importance(study: optuna.Study) -> Figure:
+def _importance_table(study: optuna.Study) -> pd.DataFrame:
+    """Importance per param by fANOVA and PED-ANOVA, most important first by fANOVA."""
     evaluators = {"fANOVA": optuna.importance.FanovaImportanceEvaluator(seed=0),
                   "PED-ANOVA": optuna.importance.PedAnovaImportanceEvaluator()}
     frame = pd.DataFrame({name: _importances(study, evaluator)
                           for name, evaluator in evaluators.items()}).fillna(0.0)
-    frame = frame.sort_values("fANOVA")
+    return frame.sort_values("fANOVA", ascending=False)
+
+
+def _importance(table: pd.DataFrame) -> Figure:
+    frame = table.iloc[::-1]  # barh draws the first row at the bottom
     fig, ax = _figure(8, 0.5 * len(frame) + 1.5)
     frame.plot.barh(ax=ax)
     ax.set(xlabel="importance (share)", title="Parameter importance")
@@ -148,9 +163,8 @@ def _importances(study: optuna.Study, evaluator: Any) -> dict[str, float]:
         return optuna.importance.get_param_importances(study, evaluator=evaluator)
 
 
-def _slices(study: optuna.Study) -> Figure:
-    ranked = list(_importances(study, optuna.importance.FanovaImportanceEvaluator(seed=0)))
-    top = ranked[:TOP_PARAMS]
+def _slices(study: optuna.Study, importances: pd.DataFrame) -> Figure:
+    top = list(importances.index[:TOP_PARAMS])
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     fig, axes = _figure(4 * len(top), 3.5, len(top), squeeze=False)
     for ax, name in zip(axes[0], top, strict=True):

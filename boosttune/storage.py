@@ -12,6 +12,7 @@ import os
 import socket
 import time
 import warnings
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +76,19 @@ def check_identity(study: optuna.Study, identity: dict[str, Any]) -> None:
 
 
 def fail_dead_local_trials(study: optuna.Study) -> int:
-    """Mark FAIL the RUNNING trials whose worker process on this machine no longer exists."""
+    """Mark FAIL the RUNNING trials whose worker process on this machine no longer exists,
+    and those no worker marked (killed between creating a trial and marking it) once they
+    are older than a heartbeat: a live worker marks its trial at once."""
     host = socket.gethostname()
+    now = datetime.now()
     failed = 0
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = trial.user_attrs.get(WORKER_KEY) or {}
-        if worker.get("host") == host and not _alive(int(worker.get("pid", -1))):
+        worker = trial.user_attrs.get(WORKER_KEY)
+        unmarked = worker is None and trial.datetime_start is not None and \
+            (now - trial.datetime_start).total_seconds() > HEARTBEAT_SECONDS
+        dead = worker is not None and worker.get("host") == host and \
+            not _alive(int(worker.get("pid", -1)))
+        if unmarked or dead:
             study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
             failed += 1
     with warnings.catch_warnings():  # experimental in name only since Optuna 2.9

@@ -158,9 +158,9 @@ class Objective:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __call__(self, trial: optuna.Trial) -> float:
+        mark_worker(trial)  # first: a trial killed before its mark is failed by its age
         params = {**self.space.fixed, **self.space.suggest(trial)}
         trial.set_user_attr(PARAMS_KEY, params)  # any worker rebuilds the params from the study
-        mark_worker(trial)
         self.n_run += 1
         n_folds = self.backend.folds.n_splits
 

@@ -193,6 +193,8 @@ def test_warm_start_enqueues_earlier_best_params_first(breast_cancer: pd.DataFra
     assert all(first[k] == pytest.approx(used[k]) for k in first)
     with pytest.raises(bt.BoostTuneError, match="not a finished run directory"):
         bt.tune(breast_cancer, "target", **FAST, warm_start=tmp_path / "nothing")
+    with pytest.raises(bt.BoostTuneError, match="warm_start enqueues trials off the grid"):
+        bt.tune(breast_cancer, "target", **FAST, warm_start=earlier, sampler="grid")
 
 
 def test_lr_finder_centres_the_range_on_the_rate_the_budget_allows(
