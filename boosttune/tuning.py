@@ -155,6 +155,7 @@ class Objective:
     best_run: CVRun | None = None  # this process's best run, kept to reuse in finalize
     best_trial: int | None = None
     n_run: int = 0  # trials this process ran
+    parallel: int = 1  # trials run at once after the first
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __call__(self, trial: optuna.Trial) -> float:
@@ -210,10 +211,27 @@ class Objective:
                 self.budget.best_run_seconds = run.seconds
 
 
+PARALLEL_MAX_SHARE = 0.1  # trials run two at a time when one takes under this budget share
+
+
+def parallel_trials(objective: Objective, allowed: int) -> int:
+    """How many trials to run at once, each on its share of the threads: two when ``allowed``
+    (a timed, in-memory CPU run: its trial count depends on the clock anyway), the threads
+    split evenly, and a trial is short against the budget; small data gains most from it,
+    as one model uses two threads poorly (measured: 1.47x the trials per minute on adult)."""
+    budget, threads = objective.budget, objective.backend.settings.n_threads
+    if allowed < 2 or threads < 2 or threads % 2 or budget.timeout is None \
+            or objective.best_run is None or objective.device.is_gpu:
+        return 1
+    return 2 if budget.best_run_seconds <= PARALLEL_MAX_SHARE * budget.timeout else 1
+
+
 def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
-               progress: bool) -> None:
+               progress: bool, parallel: int = 1) -> None:
     """Run trials until the study holds ``n_trials`` (those of every worker and of earlier
-    sessions count) or the budget is spent; a progress bar shows the best."""
+    sessions count) or the budget is spent; a progress bar shows the best. With ``parallel``
+    2, trials after the first run two at a time where :func:`parallel_trials` says so; the
+    first one (serial) builds every fold's dataset, which the threads then share read-only."""
     done = n_counted(study, running=False)
     bar = tqdm(total=n_trials, initial=done, desc=f"boosttune {objective.backend.name}",
                unit="trial", disable=not progress, leave=True)
@@ -228,13 +246,26 @@ def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
         if objective.budget.exhausted() or enough(study):
             study.stop()
 
+    def optimize(n_jobs: int, first_only: bool = False) -> None:
+        if enough(study) or objective.budget.exhausted():
+            return
+        left = None if n_trials is None else n_trials - n_counted(study, running=False)
+        # on a GPU, collect each trial's boosters at once: that frees their device memory
+        study.optimize(objective, n_trials=1 if first_only else left, n_jobs=n_jobs,
+                       callbacks=[after_trial], gc_after_trial=objective.device.is_gpu)
+
     previous = _catch_interrupt(objective.budget)
+    settings = objective.backend.settings
+    threads = settings.n_threads
     try:
-        if not enough(study) and not objective.budget.exhausted():
-            # on a GPU, collect each trial's boosters at once: that frees their device memory
-            study.optimize(objective, n_trials=None if n_trials is None else n_trials - done,
-                           callbacks=[after_trial], gc_after_trial=objective.device.is_gpu)
+        if parallel > 1 and objective.best_run is None:
+            optimize(1, first_only=True)
+        n_jobs = parallel_trials(objective, parallel)
+        settings.n_threads = threads // n_jobs
+        objective.parallel = n_jobs
+        optimize(n_jobs)
     finally:
+        settings.n_threads = threads
         bar.close()
         if previous is not None:
             signal.signal(signal.SIGINT, previous)

@@ -215,3 +215,26 @@ def test_portfolio_tries_the_library_defaults_first(breast_cancer, model):
     plain = bt.tune(breast_cancer, "target", model=model, **FAST, portfolio=False)
     assert plain.study.trials[0].params["learning_rate"] != first["learning_rate"]
     assert "portfolio" not in plain.manifest["headstart"]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_short_trials_of_a_timed_run_go_two_at_a_time(breast_cancer, model):
+    # 569 rows: a trial takes well under 10% of 6 s, so the trials after the first run in pairs
+    options = {**FAST, "n_trials": None, "timeout": 6, "n_jobs": 2}
+    result = bt.tune(breast_cancer, "target", model=model, **options)
+    assert result.manifest["search"]["trials_at_once"] == 2
+    assert result.manifest["config"]["n_jobs"] == 2  # the threads are given back for finalize
+    # the kept run is the best trial's, whichever thread ran it
+    best = result.study.best_trial
+    assert result.manifest["search"]["best_trial"] == best.number
+    assert result.score.mean == pytest.approx(best.value)
+    serial = bt.tune(breast_cancer, "target", model=model, **options, parallel_trials=False)
+    assert serial.manifest["search"]["trials_at_once"] == 1
+
+
+def test_trials_stay_serial_without_a_timeout_or_with_one_thread(breast_cancer):
+    untimed = bt.tune(breast_cancer, "target", **{**FAST, "n_jobs": 2})
+    assert untimed.manifest["search"]["trials_at_once"] == 1
+    one_thread = bt.tune(breast_cancer, "target",
+                         **{**FAST, "n_trials": None, "timeout": 4, "n_jobs": 1})
+    assert one_thread.manifest["search"]["trials_at_once"] == 1

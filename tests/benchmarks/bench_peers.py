@@ -43,7 +43,8 @@ def boosttune(X_train: Any, y_train: Any, X_test: Any, task: str, budget: float,
 
 
 # lever ablations: boosttune with one lever switched off
-VARIANTS = {"boosttune": {}, "boosttune_noportfolio": {"portfolio": False}}
+VARIANTS = {"boosttune": {}, "boosttune_noportfolio": {"portfolio": False},
+            "boosttune_serial": {"parallel_trials": False}}
 for name, options in VARIANTS.items():
     peers.METHODS[name] = partial(boosttune, **options)
     peers.PRELOAD[name] = ["lightgbm", "xgboost", "optuna"]
