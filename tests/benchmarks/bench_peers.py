@@ -37,6 +37,7 @@ def boosttune(X_train: Any, y_train: Any, X_test: Any, task: str, budget: float,
                      timeout=budget, seed=seed, n_jobs=peers.N_JOBS, progress=False, **options)
     search = result.manifest["search"]
     info = {"n_trials": search["n_complete"], "n_pruned": search["n_pruned"],
+            "trials_at_once": search["trials_at_once"],
             "cv_score": result.score.mean, "wall_inside": result.manifest["timing"],
             "best_params": result.best_params, "boosttune_file": bt.__file__}
     return result.predict(X_test), info
