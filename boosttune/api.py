@@ -313,7 +313,8 @@ def _finalize_stage(searched: _Searched) -> TuneResult:
     }
     timing = {"wall_seconds": time.perf_counter() - searched.started,
               "search_seconds": searched.search_seconds,
-              "native_seconds": sum({id(b): b.native_seconds for b in backends}.values())}
+              "native_seconds": objective.native_seconds + sum(  # trials' copies included
+                  {id(b): b.native_seconds for b in backends if b is not backend}.values())}
     manifest = _manifest(the_task, folds, study, best_params, final, config, timing) | {
         "device": searched.device.kind, "device_detail": searched.device.record(),
         "evaluation": evaluation, "headstart": searched.headstart,

@@ -157,6 +157,11 @@ class Objective:
     n_run: int = 0  # trials this process ran
     parallel: int = 1  # trials run at once after the first
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _free: list[Backend] = field(default_factory=list, repr=False)  # backends no trial uses
+    _copies: list[Backend] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self._free.append(self.backend)
 
     def __call__(self, trial: optuna.Trial) -> float:
         mark_worker(trial)  # first: a trial killed before its mark is failed by its age
@@ -173,9 +178,10 @@ class Objective:
 
         # the first trial of a study is never cut: finalize needs one complete trial
         stop = self.budget.exhausted if _has_complete(trial.study) else None
+        backend = self._take_backend()
         try:
             with one_at_a_time(self.device):
-                run = cross_validate(self.backend, params, self.seed, after_fold=after_fold,
+                run = cross_validate(backend, params, self.seed, after_fold=after_fold,
                                      stop=stop)
         except BudgetExhausted:
             trial.set_user_attr("stopped_by_budget", True)
@@ -185,10 +191,27 @@ class Objective:
                 f"{self.backend.name} rejected the params {params}: {exc}. Check the names and "
                 "values of fixed params and of your search space."
             ) from None
+        finally:
+            self._free.append(backend)
         trial.set_user_attr("n_rounds", run.mean_rounds)
         trial.set_user_attr("fold_scores", run.fold_scores)
         self._keep_if_best(trial, run, params)
         return run.score
+
+    def _take_backend(self) -> Backend:
+        """A backend no other trial is using: native datasets are not safe to train on from
+        two threads at once (LightGBM resets a Dataset it trains on), so a trial running
+        beside another gets a copy with datasets of its own."""
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+            copy = self.backend.copy()
+            self._copies.append(copy)
+            return copy
+
+    @property
+    def native_seconds(self) -> float:
+        return self.backend.native_seconds + sum(c.native_seconds for c in self._copies)
 
     def top(self, study: optuna.Study, k: int) -> list[tuple[int, float, dict[str, Any]]]:
         """The k best complete trials as (number, value, params), best first."""

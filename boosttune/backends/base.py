@@ -81,6 +81,10 @@ class Backend(ABC):
                 f"{self.settings.early_stopping!r} instead."
             )
 
+    def copy(self) -> Backend:
+        """The same task, folds and settings, with native datasets of its own."""
+        return type(self)(self.task, self.folds, self.settings, self.dataset_params)
+
     def parts(self, fold: int) -> FoldParts:
         """Row indices to fit on, to early-stop on, and to score, for one fold (cached)."""
         if fold not in self._parts:
