@@ -199,9 +199,9 @@ class Objective:
         return run.score
 
     def _take_backend(self) -> Backend:
-        """A backend no other trial is using: native datasets are not safe to train on from
-        two threads at once (LightGBM resets a Dataset it trains on), so a trial running
-        beside another gets a copy with datasets of its own."""
+        """A backend no other trial is using: native datasets are not documented as safe to
+        train on from two threads at once (sharing them crashed one benchmark run), so a
+        trial running beside another gets a copy with datasets of its own."""
         with self._lock:
             if self._free:
                 return self._free.pop()

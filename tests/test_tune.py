@@ -220,8 +220,7 @@ def test_portfolio_tries_the_library_defaults_first(breast_cancer, model):
 @pytest.mark.parametrize("model", MODELS)
 def test_short_trials_of_a_timed_run_go_two_at_a_time(adult, model):
     # 2,000 rows: a trial takes well under 10% of 8 s, so the trials after the first run in
-    # pairs; categorical columns and NaN, which made two trials sharing one LightGBM Dataset
-    # crash the process (each trial beside another now trains on datasets of its own)
+    # pairs; with categorical columns and NaN, each trial beside another on datasets of its own
     options = {**FAST, "n_trials": None, "timeout": 8, "n_jobs": 2}
     result = bt.tune(adult.iloc[:2000], "class", model=model, **options)
     assert result.manifest["search"]["trials_at_once"] == 2
