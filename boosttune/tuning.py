@@ -122,6 +122,7 @@ def _fold_scores(trial: optuna.trial.FrozenTrial) -> np.ndarray:
 
 
 FINALIZE_SHARE = 0.03  # of the budget, kept for learning curves and test predictions
+FINALIZE_RUN_SHARE = 0.15  # and of the best run's time: predicting with big models costs more
 
 
 @dataclass
@@ -140,7 +141,8 @@ class Budget:
         if self.timeout is None:
             return False
         # finalize's extra CV runs, plus its curves and test predictions (a small share)
-        reserve = self.extra_runs * self.best_run_seconds + FINALIZE_SHARE * self.timeout
+        reserve = ((self.extra_runs + FINALIZE_RUN_SHARE) * self.best_run_seconds
+                   + FINALIZE_SHARE * self.timeout)
         return time.perf_counter() >= self.started + self.timeout - reserve
 
 
