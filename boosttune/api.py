@@ -238,8 +238,8 @@ def _search_stage(a: dict[str, Any]) -> _Searched:
         budget = Budget(timeout, extra_runs, started=started)  # data preparation counts too
         objective = Objective(backend, space, a["seed"], budget,
                               report_fold_scores=a["pruner"] == "wilcoxon", device=device)
-        parallel = 2 if a["parallel_trials"] and not a["storage"] else 1
-        run_search(study, objective, n_trials, a["progress"], parallel)
+        run_search(study, objective, n_trials, a["progress"],
+                   parallel=a["parallel_trials"] and not a["storage"])
     return _Searched(a, device, space, backend, seed_list, study, objective, nested_report,
                      started, time.perf_counter() - started, headstart)
 

@@ -194,7 +194,8 @@ class Objective:
                 "values of fixed params and of your search space."
             ) from None
         finally:
-            self._free.append(backend)
+            with self._lock:
+                self._free.append(backend)
         trial.set_user_attr("n_rounds", run.mean_rounds)
         trial.set_user_attr("fold_scores", run.fold_scores)
         self._keep_if_best(trial, run, params)
@@ -239,24 +240,24 @@ class Objective:
 PARALLEL_MAX_SHARE = 0.1  # trials run two at a time when one takes under this budget share
 
 
-def parallel_trials(objective: Objective, allowed: int) -> int:
+def parallel_trials(objective: Objective, allowed: bool) -> int:
     """How many trials to run at once, each on its share of the threads: two when ``allowed``
     (a timed, in-memory CPU run: its trial count depends on the clock anyway), the threads
     split evenly, and a trial is short against the budget; small data gains most from it,
     as one model uses two threads poorly (measured: 1.47x the trials per minute on adult)."""
     budget, threads = objective.budget, objective.backend.settings.n_threads
-    if allowed < 2 or threads < 2 or threads % 2 or budget.timeout is None \
+    if not allowed or threads < 2 or threads % 2 or budget.timeout is None \
             or objective.best_run is None or objective.device.is_gpu:
         return 1
     return 2 if budget.best_run_seconds <= PARALLEL_MAX_SHARE * budget.timeout else 1
 
 
 def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
-               progress: bool, parallel: int = 1) -> None:
+               progress: bool, parallel: bool = False) -> None:
     """Run trials until the study holds ``n_trials`` (those of every worker and of earlier
-    sessions count) or the budget is spent; a progress bar shows the best. With ``parallel``
-    2, trials after the first run two at a time where :func:`parallel_trials` says so; the
-    first one (serial) builds every fold's dataset, which the threads then share read-only."""
+    sessions count) or the budget is spent; a progress bar shows the best. With
+    ``parallel``, the first trial runs alone and the rest two at a time where
+    :func:`parallel_trials` says so, each on its own backend (see ``_take_backend``)."""
     done = n_counted(study, running=False)
     bar = tqdm(total=n_trials, initial=done, desc=f"boosttune {objective.backend.name}",
                unit="trial", disable=not progress, leave=True)
@@ -283,7 +284,7 @@ def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
     settings = objective.backend.settings
     threads = settings.n_threads
     try:
-        if parallel > 1 and objective.best_run is None:
+        if parallel and objective.best_run is None:
             optimize(1, first_only=True)
         n_jobs = parallel_trials(objective, parallel)
         settings.n_threads = threads // n_jobs
