@@ -22,11 +22,17 @@ from boosttune.errors import BoostTuneError
 from boosttune.evaluate import fold_score
 from boosttune.spaces import Categorical, SearchSpace
 
-# Known-good first trials per backend (zero-shot, as FLAML and AutoGluon start): the
-# library's defaults, a deeper lower-rate model, and a regularised one for small noisy data.
-# Clipped to the space at hand; names the space does not search are left out.
+# Known-good first trials per backend (zero-shot, as FLAML and AutoGluon start), clipped to
+# the space at hand (names the space does not search are left out). LightGBM: its defaults
+# with column and row subsampling first (as fast as the defaults; over 5 folds better on 5 of
+# 8 benchmark datasets, log loss on letter 0.124 -> 0.102, where the first trial is most of a
+# 60 s budget), then the defaults themselves, a deeper lower-rate model, and a regularised
+# one for small noisy data. XGBoost: its defaults first (subsampling measured no better).
 PORTFOLIO: dict[str, list[dict[str, Any]]] = {
     "lightgbm": [
+        {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20,
+         "feature_fraction": 0.6, "bagging_fraction": 0.8, "lambda_l1": 0.0, "lambda_l2": 0.0,
+         "min_gain_to_split": 0.0},
         {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20,
          "feature_fraction": 1.0, "bagging_fraction": 1.0, "lambda_l1": 0.0, "lambda_l2": 0.0,
          "min_gain_to_split": 0.0},

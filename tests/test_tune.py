@@ -6,6 +6,7 @@ import json
 
 import lightgbm as lgb
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 import xgboost as xgb
@@ -205,13 +206,19 @@ def test_bad_param_value_is_reported_without_a_library_traceback(breast_cancer):
 
 
 @pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
-def test_portfolio_tries_the_library_defaults_first(breast_cancer, model):
+def test_portfolio_starts_from_the_library_defaults(breast_cancer, model):
     result = bt.tune(breast_cancer, "target", model=model, **FAST)
-    first = result.study.trials[0].params
-    assert first["learning_rate"] == (0.1 if model == "lightgbm" else 0.3)
+    first, second = (t.params for t in result.study.trials[:2])
     low = 1e-8  # the defaults' zero penalties, clipped into the log-scaled range
-    assert first["lambda_l1" if model == "lightgbm" else "reg_alpha"] == low
-    assert result.manifest["headstart"]["portfolio"] == 3
+    if model == "lightgbm":  # the defaults with subsampling, then the defaults themselves
+        assert (first["feature_fraction"], first["bagging_fraction"]) == (0.6, 0.8)
+        assert (second["feature_fraction"], second["bagging_fraction"]) == (1.0, 1.0)
+        assert first["learning_rate"] == second["learning_rate"] == 0.1
+        assert first["lambda_l1"] == second["lambda_l1"] == low
+    else:
+        assert first["learning_rate"] == 0.3
+        assert first["reg_alpha"] == low
+    assert result.manifest["headstart"]["portfolio"] == len(bt.headstart.PORTFOLIO[model])
     plain = bt.tune(breast_cancer, "target", model=model, **FAST, portfolio=False)
     assert plain.study.trials[0].params["learning_rate"] != first["learning_rate"]
     assert "portfolio" not in plain.manifest["headstart"]
@@ -232,6 +239,23 @@ def test_short_trials_of_a_timed_run_go_two_at_a_time(adult, model):
     assert result.manifest["search"]["n_trials"] >= 10
     serial = bt.tune(adult.iloc[:2000], "class", model=model, **options, parallel_trials=False)
     assert serial.manifest["search"]["trials_at_once"] == 1
+
+
+def test_a_trial_too_slow_to_finish_in_the_budget_is_cut_early(diamonds):
+    # the second trial (a rate of 0.0005: RMSE keeps falling for ~100,000 rounds) cannot
+    # finish its 3 folds in 12 s; its pace gives it away during fold 1, so it is cut then,
+    # not at the deadline, and the search goes on with the trials after it
+    space = bt.preset("lightgbm", "fast").with_range("learning_rate", 0.0005, 0.3)
+    fast = {"learning_rate": 0.3, "num_leaves": 8}
+    slow = {"learning_rate": 0.0005, "num_leaves": 256, "min_child_samples": 5}
+    result = bt.tune(diamonds, "price", space=space, warm_start=[fast, slow], portfolio=False,
+                     **{**FAST, "n_trials": None, "timeout": 12, "max_rounds": 100_000},
+                     parallel_trials=False)
+    first, cut, *after = result.study.trials
+    assert first.state == optuna.trial.TrialState.COMPLETE
+    assert cut.params["learning_rate"] == 0.0005
+    assert cut.state == optuna.trial.TrialState.PRUNED and cut.user_attrs["stopped_by_budget"]
+    assert any(t.state == optuna.trial.TrialState.COMPLETE for t in after)
 
 
 def test_trials_stay_serial_without_a_timeout_or_with_one_thread(breast_cancer):
