@@ -196,8 +196,7 @@ class Objective:
         trial.set_user_attr(PARAMS_KEY, params)  # any worker rebuilds the params from the study
         self.n_run += 1
         n_folds = self.backend.folds.n_splits
-
-        folds_done = [0]
+        folds_done = [0]  # read by the pace cut
 
         def after_fold(k: int, scores: list[float]) -> None:
             folds_done[0] = k + 1
@@ -206,12 +205,13 @@ class Objective:
                 trial.set_user_attr("pruned_after_folds", k + 1)
                 raise optuna.TrialPruned(f"pruned after fold {k + 1}")
 
-        # the first trial of a study is never cut: finalize needs one complete trial
-        stop = (self.budget.trial_stop(n_folds, folds_done) if _has_complete(trial.study)
-                else None)
         backend = self._take_backend()
         try:
             with one_at_a_time(self.device):
+                # the first trial of a study is never cut: finalize needs one complete trial;
+                # the pace clock starts once the trial holds the device (GPU runs queue here)
+                stop = (self.budget.trial_stop(n_folds, folds_done)
+                        if _has_complete(trial.study) else None)
                 run = cross_validate(backend, params, self.seed, after_fold=after_fold,
                                      stop=stop)
         except BudgetExhausted:
