@@ -230,11 +230,14 @@ def _search_stage(a: dict[str, Any]) -> _Searched:
     with _quiet_optuna():
         study = _open_study(a, task, folds, space)
         # a new study starts with earlier runs' best params, then the portfolio; a grid
-        # enumerates its own trials and takes no head start
+        # enumerates its own trials and takes no head start; no more head-start trials than
+        # the run has (one left waiting would show in the trials and the manifest's count)
         if not study.trials and a["sampler"] != "grid":
-            headstart["warm_start"] = enqueue(study, space, warm_params(a["warm_start"]))
+            warm = warm_params(a["warm_start"])[:n_trials]
+            headstart["warm_start"] = enqueue(study, space, warm)
             if a["portfolio"]:
-                headstart["portfolio"] = enqueue(study, space, PORTFOLIO[model])
+                room = None if n_trials is None else n_trials - len(warm)
+                headstart["portfolio"] = enqueue(study, space, PORTFOLIO[model][:room])
         budget = Budget(timeout, extra_runs, started=started)  # data preparation counts too
         objective = Objective(backend, space, a["seed"], budget,
                               report_fold_scores=a["pruner"] == "wilcoxon", device=device)

@@ -159,14 +159,12 @@ class Budget:
         with a margin. Cutting it then, not at the deadline, frees the rest for other trials
         (on letter, a low-rate trial of 4 minutes blocked the rest of a 300 s search)."""
         started, left = time.perf_counter(), self.search_seconds_left()
+        if left is None:
+            return self.exhausted  # no timeout: only Ctrl-C cuts a trial
 
-        def stop() -> bool:
-            if self.exhausted():
-                return True
-            if left is None:
-                return False
+        def stop() -> bool:  # polled every boosting round
             share = PACE_MARGIN * left * (folds_done[0] + 1) / n_folds
-            return time.perf_counter() - started > share
+            return self.exhausted() or time.perf_counter() - started > share
 
         return stop
 

@@ -224,6 +224,13 @@ def test_portfolio_starts_from_the_library_defaults(breast_cancer, model):
     assert "portfolio" not in plain.manifest["headstart"]
 
 
+def test_a_short_run_enqueues_no_head_start_trial_it_will_not_run(breast_cancer):
+    result = bt.tune(breast_cancer, "target", **{**FAST, "n_trials": 2})
+    assert [t.state.name for t in result.study.trials] == ["COMPLETE", "COMPLETE"]
+    assert result.manifest["search"]["n_trials"] == 2
+    assert result.manifest["headstart"]["portfolio"] == 2
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_short_trials_of_a_timed_run_go_two_at_a_time(adult, model):
     # 2,000 rows: a trial takes well under 10% of 8 s, so the trials after the first run in
