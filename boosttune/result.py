@@ -23,11 +23,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class Ensemble:
-    """The finalize fits (folds × seeds); predictions are their average."""
+    """The finalize fits: fold models (folds × seeds) and models refit on all rows (one per
+    seed). A prediction is the mean of each group's average: half and half when both are
+    kept (``refit='blend'``)."""
 
     model: str
-    members: list[tuple[Any, int]]  # (native booster, rounds to use)
+    members: list[tuple[Any, int]]  # fold models: (native booster, rounds to use)
     encoder: FeatureEncoder
+    full_members: list[tuple[Any, int]] = field(default_factory=list)  # refit on all rows
 
     def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         if not isinstance(X, pd.DataFrame):
@@ -37,7 +40,9 @@ class Ensemble:
 
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """Mean prediction on an already encoded feature matrix."""
-        return PREDICT[self.model](self.members, matrix, self.encoder.categorical_indices)
+        groups = [group for group in (self.members, self.full_members) if group]
+        return np.mean([PREDICT[self.model](group, matrix, self.encoder.categorical_indices)
+                        for group in groups], axis=0)
 
 
 @dataclass
@@ -80,8 +85,9 @@ class TuneResult:
         return np.array([position.get(v, -1) for v in labels], dtype=np.int64)
 
     def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """Average prediction of the fold models of every seed: P(positive class) for binary,
-        (n, K) probabilities for multiclass, values for regression."""
+        """Prediction of the ensemble (fold models of every seed and/or the models refit on
+        all rows): P(positive class) for binary, (n, K) probabilities for multiclass, values
+        for regression."""
         if self.ensemble is None:
             raise BoostTuneError(
                 "This result holds no models (it was loaded from disk); run tune() again "

@@ -47,7 +47,7 @@ class _BoostTuneEstimator(BaseEstimator):
         "strict_device": ["boolean"],
         "portfolio": ["boolean"],
         "early_stopping": [StrOptions({"fold", "inner"})],
-        "refit": [StrOptions({"folds", "full"})],
+        "refit": [StrOptions({"folds", "full", "blend"}), None],
         "sampler": [StrOptions(set(SAMPLERS))],
         "pruner": [StrOptions(set(PRUNERS))],
         "max_rounds": [Interval(Integral, 1, None, closed="left")],
@@ -70,7 +70,7 @@ class _BoostTuneEstimator(BaseEstimator):
         strict_device: bool = False,
         portfolio: bool = True,
         early_stopping: str = "fold",
-        refit: str = "folds",
+        refit: str | None = None,
         sampler: str = "tpe",
         pruner: str = "paired",
         max_rounds: int = 10_000,
@@ -104,8 +104,9 @@ class _BoostTuneEstimator(BaseEstimator):
         return tags
 
     def fit(self, X: Any, y: Any, groups: Any = None, sample_weight: Any = None) -> Any:
-        """Tune on (X, y) with cross-validation, then keep the fold models (``refit='folds'``)
-        or one model per seed fit on all rows (``refit='full'``)."""
+        """Tune on (X, y) with cross-validation, then predict with the fold models
+        (``refit='folds'``), one model per seed fit on all rows (``'full'``), or both at half
+        weight each (``'blend'``); by default blend for LightGBM, folds for XGBoost."""
         self._validate_params()
         frame, target = self._checked_fit_input(X, y)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, frame)
@@ -114,7 +115,7 @@ class _BoostTuneEstimator(BaseEstimator):
             cv=self._folds_for(target), groups=groups, weights=weights, preset=self.preset,
             n_trials=self.n_trials, timeout=self.timeout, sampler=self.sampler,
             pruner=self.pruner, seeds=self.seeds, seed=self.random_state,
-            refit=self.refit == "full", early_stopping=self.early_stopping,
+            refit=self.refit, early_stopping=self.early_stopping,
             max_rounds=self.max_rounds, n_jobs=self.n_jobs, device=self.device,
             strict_device=self.strict_device, portfolio=self.portfolio, progress=bool(self.verbose),
         )

@@ -132,7 +132,7 @@ class Budget:
     """Wall-clock budget of a whole run; the search leaves time for finalize's extra seeds."""
 
     timeout: float | None
-    extra_runs: int  # full CV runs finalize still needs after the search (seeds - 1)
+    extra_runs: float  # CV runs' worth of work finalize still needs (extra seeds, refits)
     started: float = field(default_factory=time.perf_counter)
     best_run_seconds: float = 0.0
     interrupted: bool = False  # Ctrl-C: end the search, keep what finished

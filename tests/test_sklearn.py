@@ -74,17 +74,22 @@ def test_grid_search_over_presets(breast_cancer):
     assert search.best_score_ > 0.9
 
 
-def test_refit_full_versus_fold_average(adult):
+def test_refit_folds_full_and_blend(adult):
     X_train, X_test, y_train, y_test = _adult_split(adult)
-    folds = BoostTuneClassifier(**TINY, seeds=2).fit(X_train, y_train)
-    full = BoostTuneClassifier(**TINY, seeds=2, refit="full").fit(X_train, y_train)
-    assert len(folds.result_.ensemble.members) == 2 * 3
-    assert len(full.result_.ensemble.members) == 2
-    rounds = full.result_.manifest["config"]["refit_rounds"]
-    fold_rounds = full.result_.score.table["n_rounds"].mean()
-    assert rounds > fold_rounds  # scaled up for the larger data
-    auc = {name: roc_auc_score(y_test == ">50K", m.predict_proba(X_test)[:, 1])
-           for name, m in (("folds", folds), ("full", full))}
+    options = {"folds": {"refit": "folds"}, "full": {"refit": "full"},
+               "blend": {},  # LightGBM's default
+               "xgboost": {"model": "xgboost"}}  # whose default keeps the fold models only
+    fitted = {name: BoostTuneClassifier(**TINY, seeds=2, **option).fit(X_train, y_train)
+              for name, option in options.items()}
+    counts = {name: (len(m.result_.ensemble.members), len(m.result_.ensemble.full_members))
+              for name, m in fitted.items()}
+    assert counts == {"folds": (6, 0), "full": (0, 2), "blend": (6, 2), "xgboost": (6, 0)}
+    rounds = fitted["full"].result_.manifest["config"]["refit_rounds"]
+    assert rounds > fitted["full"].result_.score.table["n_rounds"].mean()  # scaled up
+    proba = {name: m.predict_proba(X_test)[:, 1] for name, m in fitted.items()}
+    # the same seeded search in all three: the blend is the two others' mean, half and half
+    np.testing.assert_allclose(proba["blend"], (proba["folds"] + proba["full"]) / 2, atol=1e-12)
+    auc = {name: roc_auc_score(y_test == ">50K", p) for name, p in proba.items()}
     assert abs(auc["folds"] - auc["full"]) < 0.03 and min(auc.values()) > 0.85
 
 

@@ -178,11 +178,13 @@ def test_pruners_by_name(adult, pruner):
         assert result.manifest["search"]["n_pruned"] == 0
 
 
-def test_unknown_sampler_or_pruner_is_explained(breast_cancer):
+def test_unknown_sampler_pruner_or_refit_is_explained(breast_cancer):
     with pytest.raises(bt.BoostTuneError, match="'sampler' parameter must be one of"):
         bt.tune(breast_cancer, "target", sampler="bayes", **FAST)
     with pytest.raises(bt.BoostTuneError, match="'pruner' parameter must be one of"):
         bt.tune(breast_cancer, "target", pruner="asha", **FAST)
+    with pytest.raises(bt.BoostTuneError, match=r"'refit' parameter must be one of \['folds'"):
+        bt.tune(breast_cancer, "target", refit=True, **FAST)
 
 
 def test_sklearn_splitter_as_cv(diamonds):
