@@ -54,6 +54,7 @@ from boosttune.storage import (
 )
 from boosttune.task import Task, as_frame, make_task
 from boosttune.tuning import (
+    FINALIZE_RUN_SHARE,
     Budget,
     Objective,
     grid_size,
@@ -310,9 +311,11 @@ def _finalize_stage(searched: _Searched) -> TuneResult:
     if searched.nested is not None:
         evaluation["nested"] = searched.nested.summary()
     n_rounds = backend.refit_rounds(final.score.table["n_rounds"].mean())
-    fold_members = ([] if a["refit"] == "full"
+    refit = _affordable_refit(a["refit"], objective.budget, final.runs[0].seconds,
+                              len(seed_list), folds)
+    fold_members = ([] if refit == "full"
                     else [(f.model, f.n_rounds) for r in final.runs for f in r.fits])
-    full_members = ([] if a["refit"] == "folds"
+    full_members = ([] if refit == "folds"
                     else [(backend.fit_all(best_params, n_rounds, s), n_rounds) for s in seed_list])
     ensemble = Ensemble(model, fold_members, the_task.encoder, full_members)
     test_pred = None if the_task.X_test is None else ensemble.predict_matrix(the_task.X_test)
@@ -320,7 +323,7 @@ def _finalize_stage(searched: _Searched) -> TuneResult:
         "task": the_task.kind, "metric": the_task.metric.name,
         "cv": repr(a["cv"]), "cv_scheme": folds.scheme, "space": search_space.to_dict(),
         "sampler": str(a["sampler"]), "pruner": str(a["pruner"]), "seeds": seed_list,
-        "refit_rounds": n_rounds, "n_jobs": settings.n_threads,
+        "refit_used": refit, "refit_rounds": n_rounds, "n_jobs": settings.n_threads,
         "device": searched.device.requested, "interrupted": objective.budget.interrupted,
         "trials_at_once": objective.parallel,
         "storage": None if not a["storage"] else redacted(storage_url(a["storage"])),
@@ -375,6 +378,17 @@ def _refit_share(refit: str, folds: Folds) -> float:
         return 0.0
     k = folds.n_splits
     return (k / (k - 1)) ** 2 / k
+
+
+def _affordable_refit(refit: str, budget: Budget, run_seconds: float, n_seeds: int,
+                      folds: Folds) -> str:
+    """'blend' keeps the fold models only when its refits, and the test predictions after
+    them, would overrun the timeout (on letter at 60 s, one trial takes most of it)."""
+    left = budget.seconds_left()
+    if refit != "blend" or left is None:
+        return refit
+    cost = (n_seeds * _refit_share(refit, folds) + FINALIZE_RUN_SHARE) * run_seconds
+    return refit if cost <= left else "folds"
 
 
 def _check_evaluation(top_k: int, select: str, nested: int | None) -> None:

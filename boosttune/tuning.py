@@ -152,6 +152,12 @@ class Budget:
                    + FINALIZE_SHARE * self.timeout)
         return self.started + self.timeout - reserve - time.perf_counter()
 
+    def seconds_left(self) -> float | None:
+        """Seconds left of the whole run; None without a timeout."""
+        if self.timeout is None:
+            return None
+        return self.started + self.timeout - time.perf_counter()
+
     def trial_stop(self, n_folds: int, folds_done: list[int]) -> Callable[[], bool]:
         """A poll that says when to cut a trial: the budget is spent, or the trial cannot
         finish in the time it had when it started, judged by its pace: once the folds begun

@@ -273,3 +273,21 @@ def test_trials_stay_serial_without_a_timeout_or_with_one_thread(breast_cancer):
     one_thread = bt.tune(breast_cancer, "target",
                          **{**FAST, "n_trials": None, "timeout": 4, "n_jobs": 1})
     assert one_thread.manifest["search"]["trials_at_once"] == 1
+
+
+def test_the_refit_of_a_blend_is_dropped_when_it_would_overrun_the_timeout(diamonds):
+    import time
+
+    from boosttune.api import _affordable_refit
+    from boosttune.tuning import Budget
+
+    folds = bt.tune(diamonds.head(500), "price", **FAST).folds  # 3 folds: a refit is 0.75 run
+    fresh = Budget(timeout=60, extra_runs=0)
+    nearly_spent = Budget(timeout=60, extra_runs=0, started=time.perf_counter() - 55)
+    # the refits (0.75 run each), then the test predictions (0.15 run)
+    assert _affordable_refit("blend", fresh, 10.0, 1, folds) == "blend"  # 9 s of 60 left
+    assert _affordable_refit("blend", nearly_spent, 10.0, 1, folds) == "folds"  # of 5 left
+    assert _affordable_refit("blend", nearly_spent, 1.0, 2, folds) == "blend"  # 1.65 s
+    assert _affordable_refit("full", nearly_spent, 10.0, 1, folds) == "full"  # as asked
+    assert _affordable_refit("blend", Budget(timeout=None, extra_runs=0), 1e9, 1,
+                             folds) == "blend"

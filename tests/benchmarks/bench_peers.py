@@ -25,22 +25,37 @@ sys.path.insert(0, str(ROOT))
 
 import peers  # noqa: E402
 
+PAIRED = ROOT / "tests" / "benchmarks" / "out" / "paired"
 METRIC = {"binary": "auc", "multiclass": "multi_logloss", "regression": "rmse"}
 
 
 def boosttune(X_train: Any, y_train: Any, X_test: Any, task: str, budget: float,
               seed: int, **options: Any) -> tuple[Any, dict[str, Any]]:
-    """bt.tune within the budget on 2 threads; test predictions of the fold ensemble."""
-    import boosttune as bt
+    """bt.tune within the budget on 2 threads; test predictions of its ensemble. With
+    refit='blend', the fold models' own test predictions go to out/paired/ too, so that
+    score_paired.py scores blend and folds on the same search."""
+    import numpy as np
 
-    result = bt.tune(X_train, y_train.to_numpy(), task=task, metric=METRIC[task],
+    import boosttune as bt
+    from boosttune.result import Ensemble
+
+    result = bt.tune(X_train, y_train.to_numpy(), test=X_test, task=task, metric=METRIC[task],
                      timeout=budget, seed=seed, n_jobs=peers.N_JOBS, progress=False, **options)
     search = result.manifest["search"]
     info = {"n_trials": search["n_complete"], "n_pruned": search["n_pruned"],
             "trials_at_once": search["trials_at_once"],
             "cv_score": result.score.mean, "wall_inside": result.manifest["timing"],
-            "best_params": result.best_params, "boosttune_file": bt.__file__}
-    return result.predict(X_test), info
+            "best_params": result.best_params, "refit": result.manifest["config"]["refit_used"],
+            "boosttune_file": bt.__file__}
+    ensemble = result.ensemble
+    if ensemble is not None and ensemble.members and ensemble.full_members:
+        folds_only = Ensemble(result.model, ensemble.members, ensemble.encoder)
+        PAIRED.mkdir(parents=True, exist_ok=True)
+        key = f"{task}_{len(X_train)}_{len(X_test)}_s{seed}_b{budget:g}"
+        np.save(PAIRED / f"{key}_folds.npy", folds_only.predict(X_test))
+    assert result.test_pred is not None
+    preds = result.test_pred.filter(like="pred").to_numpy()
+    return (preds if task == "multiclass" else preds[:, 0]), info
 
 
 # lever ablations: boosttune with one lever switched off
