@@ -16,7 +16,7 @@ from load_data import load  # the harness's loader (bench_peers puts it on the p
 
 
 def main(rows_file: str) -> None:
-    print(f"{'dataset':20s} seed  {'folds':>10s}  {'blend':>10s}  change")
+    print(f"{'dataset':20s} seed  {'folds':>10s}  {'blend':>10s}  error reduction")
     with open(rows_file, encoding="utf-8") as lines:
         rows = [json.loads(line) for line in lines]
     for row in rows:
@@ -29,10 +29,11 @@ def main(rows_file: str) -> None:
         if not path.exists():
             continue
         folds, _ = peers.score(meta["task"], y_test, np.load(path), meta.get("n_classes"))
-        lower_better = meta["task"] != "binary"
-        change = (row["score"] - folds) / folds * (1 if lower_better else -1)
+        # the harness's improvement: reduction of 1 - AUC, log loss or RMSE
+        error = (lambda s: 1 - s) if meta["task"] == "binary" else (lambda s: s)
+        change = 1 - error(row["score"]) / error(folds)
         print(f"{row['dataset']:20s} {row['seed']:4d}  {folds:10.5f}  {row['score']:10.5f}"
-              f"  {-100 * change:+.2f}%")
+              f"  {100 * change:+.2f}%")
 
 
 if __name__ == "__main__":
