@@ -29,8 +29,15 @@ PAIRED = ROOT / "tests" / "benchmarks" / "out" / "paired"
 METRIC = {"binary": "auc", "multiclass": "multi_logloss", "regression": "rmse"}
 
 
+def paired_path(method: str, task: str, n_train: int, n_test: int, seed: int,
+                budget: float) -> Path:
+    """Where ``method``'s fold models' own test predictions of one harness run are saved."""
+    return PAIRED / f"{method}_{task}_{n_train}_{n_test}_s{seed}_b{budget:g}_folds.npy"
+
+
 def boosttune(X_train: Any, y_train: Any, X_test: Any, task: str, budget: float,
-              seed: int, **options: Any) -> tuple[Any, dict[str, Any]]:
+              seed: int, method: str = "boosttune",
+              **options: Any) -> tuple[Any, dict[str, Any]]:
     """bt.tune within the budget on 2 threads; test predictions of its ensemble. With
     refit='blend', the fold models' own test predictions go to out/paired/ too, so that
     score_paired.py scores blend and folds on the same search."""
@@ -51,8 +58,8 @@ def boosttune(X_train: Any, y_train: Any, X_test: Any, task: str, budget: float,
     if ensemble is not None and ensemble.members and ensemble.full_members:
         folds_only = Ensemble(result.model, ensemble.members, ensemble.encoder)
         PAIRED.mkdir(parents=True, exist_ok=True)
-        key = f"{task}_{len(X_train)}_{len(X_test)}_s{seed}_b{budget:g}"
-        np.save(PAIRED / f"{key}_folds.npy", folds_only.predict(X_test))
+        np.save(paired_path(method, task, len(X_train), len(X_test), seed, budget),
+                folds_only.predict(X_test))
     assert result.test_pred is not None
     preds = result.test_pred.filter(like="pred").to_numpy()
     return (preds if task == "multiclass" else preds[:, 0]), info
@@ -62,7 +69,7 @@ def boosttune(X_train: Any, y_train: Any, X_test: Any, task: str, budget: float,
 VARIANTS = {"boosttune": {}, "boosttune_noportfolio": {"portfolio": False},
             "boosttune_serial": {"parallel_trials": False}}
 for name, options in VARIANTS.items():
-    peers.METHODS[name] = partial(boosttune, **options)
+    peers.METHODS[name] = partial(boosttune, method=name, **options)
     peers.PRELOAD[name] = ["lightgbm", "xgboost", "optuna"]
 peers.__file__ = str(Path(__file__).resolve())  # worker subprocesses start this file
 
