@@ -7,30 +7,43 @@
 
 from boosttune._version import __version__
 from boosttune.api import tune, work
-from boosttune.cv import Folds, make_folds
-from boosttune.errors import BoostTuneError
-from boosttune.evaluate import CVScore
-from boosttune.metrics import METRICS, Metric
+from boosttune.backends import BackendSpec, backend_names, preset, register_backend
+from boosttune.config import CV, Data, Evaluation, Finalize, Fit, RunConfig, Search, Storage
+from boosttune.core.errors import BoostTuneError
+from boosttune.core.folds import Folds, make_folds
+from boosttune.core.metrics import METRICS, Metric
+from boosttune.core.results import CVScore
+from boosttune.core.space import Categorical, Float, Int, SearchSpace
 from boosttune.result import TuneResult
 from boosttune.sklearn import BoostTuneClassifier, BoostTuneRegressor
-from boosttune.spaces import Categorical, Float, Int, SearchSpace, preset
 
 __all__ = [
+    "CV",
     "METRICS",
+    "BackendSpec",
     "BoostTuneClassifier",
     "BoostTuneError",
     "BoostTuneRegressor",
     "CVScore",
     "Categorical",
+    "Data",
+    "Evaluation",
+    "Finalize",
+    "Fit",
     "Float",
     "Folds",
     "Int",
     "Metric",
+    "RunConfig",
+    "Search",
     "SearchSpace",
+    "Storage",
     "TuneResult",
     "__version__",
+    "backend_names",
     "make_folds",
     "preset",
+    "register_backend",
     "tune",
     "work",
 ]

@@ -6,7 +6,6 @@ Exit codes: 0 done, 2 usage or config error (with the message), 1 the run failed
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -18,7 +17,8 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from boosttune.api import tune, work
+from boosttune.backends import backend_names, backend_spec, preset, tiers
+from boosttune.backends.device import REQUESTS
 from boosttune.competition import (
     Competition,
     data_dir,
@@ -27,16 +27,20 @@ from boosttune.competition import (
     load_frames,
     transform_target,
 )
-from boosttune.errors import BoostTuneError
-from boosttune.export import to_json, write_atomic
-from boosttune.metrics import get_metric
+from boosttune.config import RunConfig, build_config, default
+from boosttune.core.errors import BoostTuneError
+from boosttune.core.manifest import Manifest
+from boosttune.core.metrics import Direction, get_metric
+from boosttune.core.predictions import pred_matrix
+from boosttune.core.schedules import SCHEDULES
+from boosttune.io.atomic import to_json, write_csv
+from boosttune.io.rundir import MANIFEST, read_manifest
+from boosttune.pipeline import run as pipeline
 from boosttune.result import TuneResult
-from boosttune.schedules import SCHEDULES
-from boosttune.spaces import TIERS, preset
-from boosttune.storage import open_storage
+from boosttune.search.storage import open_storage
 
 FORMATS = ("table", "csv", "json", "markdown")
-Engine = TypeVar("Engine")  # what tune() or work() returns
+Engine = TypeVar("Engine")  # what pipeline.run or pipeline.work returns
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,12 +71,12 @@ def _parser() -> argparse.ArgumentParser:
                               "run directory per model with params, predictions and "
                               "submission.csv.")
     run.add_argument("config", type=Path, help="competitions/NAME.toml")
-    run.add_argument("--models", help="comma-separated: lightgbm,xgboost")
-    run.add_argument("--preset", choices=TIERS)
+    run.add_argument("--models", help=f"comma-separated, of {','.join(backend_names())}")
+    run.add_argument("--preset", choices=tiers())
     run.add_argument("--trials", type=int, help="number of trials per model")
     run.add_argument("--timeout", type=float, help="seconds per model, finalize included")
     run.add_argument("--seeds", type=int, help="seeds to re-run the best params over")
-    run.add_argument("--device", choices=("cpu", "gpu", "auto"), default="cpu",
+    run.add_argument("--device", choices=REQUESTS, default=default("device"),
                      help="gpu falls back to the CPU with a warning where no GPU works")
     run.add_argument("--strict-device", action="store_true",
                      help="fail instead of falling back to the CPU")
@@ -116,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
 
     presets = commands.add_parser("presets", help="print the preset search spaces",
                                   description="Print the preset search spaces.")
-    presets.add_argument("--model", choices=("lightgbm", "xgboost"))
+    presets.add_argument("--model", choices=backend_names())
     presets.set_defaults(command=cmd_presets)
 
     show = commands.add_parser("show", help="print a run's params and scores",
@@ -134,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="print a run's params ready to paste",
                                  description="Print a run's params ready to paste.")
     export.add_argument("run", type=Path)
-    export.add_argument("--format", choices=("json", "lightgbm", "xgboost"), default="json")
+    export.add_argument("--format", choices=("json", *backend_names()), default="json")
     export.set_defaults(command=cmd_export)
     return parser
 
@@ -186,7 +190,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     comp = load_competition(args.config)
     train, test = load_frames(comp, data_dir(args.data_dir, comp))
     for model in _models(comp, args):
-        ran = _call_engine(work, comp, train, test, model, args, args.storage)
+        ran = _call_engine(pipeline.work, comp, train, test, model, args, args.storage)
         print(f"{comp.name} · {model}: this worker ran {ran} trials of study "
               f"{_study_name(args, comp, model)}")
     return 0
@@ -224,52 +228,59 @@ def _start_worker(args: argparse.Namespace, model: str, storage: str) -> subproc
 
 def _run_model(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None, model: str,
                args: argparse.Namespace, storage: str) -> tuple[TuneResult, float | None]:
-    result = _call_engine(tune, comp, train, test, model, args, storage)
+    result = _call_engine(pipeline.run, comp, train, test, model, args, storage)
     holdout = _holdout_score(comp, result, test)
-    result.manifest.update({"competition": comp.name, "config_file": str(comp.source),
-                            "holdout_score": holdout})
+    result.manifest.competition = comp.name
+    result.manifest.config_file = str(comp.source)
+    result.manifest.holdout_score = holdout
     return result, holdout
 
 
 def _call_engine(engine: Callable[..., Engine], comp: Competition, train: pd.DataFrame,
                  test: pd.DataFrame | None, model: str, args: argparse.Namespace,
                  storage: str) -> Engine:
-    """tune() or work() on the competition's data (target transformed); a value the engine
-    refuses names the config file."""
+    """The pipeline's run or work on the competition's data (target transformed); a value
+    the engine refuses names the config file."""
     train = train.assign(**{comp.target: transform_target(comp, train[comp.target])})
+    frame_test = None if test is None else test.drop(columns=[comp.target], errors="ignore")
     try:
-        return engine(**_tune_options(comp, train, test, model, args, storage))
+        return engine(train, comp.target, frame_test, _run_config(comp, model, args, storage))
     except BoostTuneError as exc:
         raise BoostTuneError(f"{comp.source}: {exc}") from None
 
 
-def _tune_options(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None,
-                  model: str, args: argparse.Namespace, storage: str) -> dict[str, Any]:
-    search, target, column = comp.search, comp.target, comp.cv.get("column")
-    return dict(
-        train=train, target=target, test=None if test is None else test.drop(
-            columns=[target], errors="ignore"),
-        model=model, task=comp.task.get("type"), metric=comp.task.get("metric"),
-        cv=comp.cv.get("n_splits", 5), cv_scheme=comp.cv.get("scheme"), groups=column,
-        id_column=comp.data.get("id"), drop=comp.data.get("drop", []),
-        preset=args.preset or search.get("preset", "default"),
-        n_trials=args.trials or search.get("n_trials"),
-        timeout=args.timeout or search.get("timeout"), sampler=search.get("sampler", "tpe"),
-        pruner=search.get("pruner", "paired"), seeds=args.seeds or comp.seeds,
-        seed=comp.cv.get("seed", 0), device=args.device,
-        strict_device=args.strict_device, progress=not args.quiet, n_jobs=args.threads,
-        storage=storage, study_name=_study_name(args, comp, model),
-        lr_schedule=args.lr_schedule or search.get("lr_schedule", "constant"),
-        warm_start=args.warm_start, lr_finder=args.lr_finder,
-    )
+def _run_config(comp: Competition, model: str, args: argparse.Namespace, storage: str
+                ) -> RunConfig:
+    """The config file's options, then the flags given; the rest keep the table's defaults
+    (boosttune.config)."""
+    from_file = {
+        "task": comp.task.get("type"), "metric": comp.task.get("metric"),
+        "cv": comp.cv.get("n_splits"), "cv_scheme": comp.cv.get("scheme"),
+        "groups": comp.cv.get("column"), "seed": comp.cv.get("seed"),
+        "id_column": comp.data.get("id"), "drop": comp.data.get("drop"),
+        "preset": comp.search.get("preset"), "n_trials": comp.search.get("n_trials"),
+        "timeout": comp.search.get("timeout"), "sampler": comp.search.get("sampler"),
+        "pruner": comp.search.get("pruner"), "lr_schedule": comp.search.get("lr_schedule"),
+        "seeds": comp.seeds,
+    }
+    from_flags = {
+        "preset": args.preset, "n_trials": args.trials, "timeout": args.timeout,
+        "seeds": args.seeds, "n_jobs": args.threads, "lr_schedule": args.lr_schedule,
+        "warm_start": args.warm_start,
+    }
+    given = {k: v for k, v in {**from_file, **from_flags}.items() if v is not None}
+    return build_config(**given, model=model, device=args.device,
+                        strict_device=args.strict_device, lr_finder=args.lr_finder,
+                        progress=not args.quiet, storage=storage,
+                        study_name=_study_name(args, comp, model))
 
 
 def _holdout_score(comp: Competition, result: TuneResult,
                    test: pd.DataFrame | None) -> float | None:
     if test is None or comp.target not in test.columns or result.test_pred is None:
         return None
-    metric = get_metric(result.score.metric, result.manifest["task"])
-    pred = _pred_matrix(result)
+    metric = get_metric(result.score.metric, result.manifest.task)
+    pred = pred_matrix(result.test_pred)
     y = test[comp.target]
     if result.classes is not None:
         codes = result.class_codes(y)
@@ -277,15 +288,10 @@ def _holdout_score(comp: Competition, result: TuneResult,
     return metric(transform_target(comp, y).to_numpy(dtype=np.float64), pred)
 
 
-def _pred_matrix(result: TuneResult) -> np.ndarray:
-    assert result.test_pred is not None
-    pred = result.test_pred.filter(regex=r"^pred").to_numpy()
-    return pred[:, 0] if pred.shape[1] == 1 else pred
-
-
 def _write_submission(comp: Competition, result: TuneResult, test: pd.DataFrame,
                       path: Path) -> None:
-    pred = _pred_matrix(result)
+    assert result.test_pred is not None
+    pred = pred_matrix(result.test_pred)
     output = comp.submission.get("output", "probability" if result.classes else "value")
     id_name = comp.data.get("id")
     columns = comp.submission.get("columns") or [id_name or "id", comp.target]
@@ -303,16 +309,18 @@ def _write_submission(comp: Competition, result: TuneResult, test: pd.DataFrame,
                                                                         result.classes]
         for j, name in enumerate(names):
             frame[name] = pred[:, j]
-    write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
+    write_csv(path, frame)
 
 
 def _print_summary(comp: Competition, result: TuneResult, holdout: float | None,
                    path: Path) -> None:
-    search = result.manifest["search"]
+    manifest = result.manifest
+    stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in
+                       manifest.stage_seconds.items())
     lines = [f"{comp.name} · {result.model}: {result.score}",
-             f"  trials: {search['n_complete']} complete, {search['n_pruned']} pruned; "
-             f"wall {result.manifest['timing']['wall_seconds']:.1f} s; "
-             f"device {result.manifest['device_detail']['name']}"]
+             f"  trials: {manifest.n_complete} complete, {manifest.n_pruned} pruned; "
+             f"wall {manifest.wall_seconds:.1f} s; device {manifest.device_name}",
+             f"  stages: {stages}"]
     if holdout is not None:
         lines.append(f"  held-out {result.score.metric}: {holdout:.5f}")
     if result.diagnosis:
@@ -323,21 +331,21 @@ def _print_summary(comp: Competition, result: TuneResult, holdout: float | None,
 
 def leaderboard_rows(runs_dir: Path, competition: str | None = None) -> pd.DataFrame:
     rows = []
-    for manifest_path in sorted(runs_dir.glob("*/manifest.json")):
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        name = manifest.get("competition")
+    for manifest_path in sorted(runs_dir.glob(f"*/{MANIFEST}")):
+        manifest: Manifest = read_manifest(manifest_path.parent)
+        name = manifest.competition
         if name is None or (competition and name != competition):
             continue
-        score = manifest["score"]
+        score = manifest.score
         rows.append({
-            "competition": name, "model": manifest["model"],
-            "preset": manifest["config"]["preset"], "metric": score["metric"],
+            "competition": name, "model": manifest.model,
+            "preset": manifest.preset, "metric": score["metric"],
             "cv_mean": score["mean"], "cv_std": score["std"],
-            "seeds": len(score["per_seed"]), "holdout": manifest.get("holdout_score"),
-            "trials": manifest["search"]["n_trials"],
-            "wall_s": round(manifest["timing"]["wall_seconds"], 1),
-            "device": manifest["device"], "run": manifest_path.parent.name,
-            "_sign": -1.0 if score["direction"] == "maximize" else 1.0,
+            "seeds": len(score["per_seed"]), "holdout": manifest.holdout_score,
+            "trials": manifest.search["n_trials"],
+            "wall_s": round(manifest.wall_seconds, 1),
+            "device": manifest.device, "run": manifest_path.parent.name,
+            "_sign": -Direction.of(score["direction"]).sign,
         })
     frame = pd.DataFrame(rows)
     if frame.empty:
@@ -391,22 +399,21 @@ FORMATTERS: dict[str, Callable[[pd.DataFrame], str]] = {
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    models = [args.model] if args.model else ["lightgbm", "xgboost"]
-    print("\n\n".join(str(preset(m, t)) for m in models for t in TIERS))
+    models = [args.model] if args.model else backend_names()
+    print("\n\n".join(str(preset(m, t)) for m in models for t in backend_spec(m).presets))
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     result = TuneResult.load(args.run)
     manifest = result.manifest
-    print(f"run {args.run.name}: {manifest.get('competition', '-')} · {result.model} · "
-          f"{manifest['task']}")
+    print(f"run {args.run.name}: {manifest.competition or '-'} · {result.model} · "
+          f"{manifest.task}")
     print(f"score: {result.score}")
-    if manifest.get("holdout_score") is not None:
-        print(f"held-out: {manifest['holdout_score']:.5f}")
-    print(f"trials: {manifest['search']['n_complete']} complete, "
-          f"{manifest['search']['n_pruned']} pruned; wall "
-          f"{manifest['timing']['wall_seconds']:.1f} s")
+    if manifest.holdout_score is not None:
+        print(f"held-out: {manifest.holdout_score:.5f}")
+    print(f"trials: {manifest.n_complete} complete, {manifest.n_pruned} pruned; wall "
+          f"{manifest.wall_seconds:.1f} s")
     print("params:")
     print(to_json(result.params).rstrip())
     return 0
@@ -431,10 +438,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format != result.model:
         raise BoostTuneError(f"run {args.run.name} was tuned with {result.model}; use "
                              f"--format {result.model} or --format json.")
-    kind = "Regressor" if result.manifest["task"] == "regression" else "Classifier"
-    prefix = "LGBM" if result.model == "lightgbm" else "XGB"
+    kind = "regressor" if result.manifest.task == "regression" else "classifier"
+    estimator = backend_spec(result.model).estimators.get(kind)
+    if estimator is None:
+        raise BoostTuneError(f"backend {result.model!r} names no sklearn {kind}; use "
+                             "--format json.")
+    module = estimator.rsplit(".", 1)[0]
     arguments = ",\n".join(f"    {k}={v!r}" for k, v in result.params.items())
-    print(f"import {result.model}\n\nmodel = {result.model}.{prefix}{kind}(\n{arguments},\n)")
+    print(f"import {module}\n\nmodel = {estimator}(\n{arguments},\n)")
     return 0
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn import datasets as sk_datasets
 from sklearn.model_selection import train_test_split
 
-from boosttune.errors import BoostTuneError
+from boosttune.core.errors import BoostTuneError
 
 DATA_DIR_ENV = "BOOSTTUNE_DATA_DIR"
 EMBEDDED = {"breast_cancer": sk_datasets.load_breast_cancer, "iris": sk_datasets.load_iris,

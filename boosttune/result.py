@@ -1,36 +1,43 @@
-"""TuneResult: what a run found, ready to inspect, predict with, save and load."""
+"""TuneResult: what a run delivers, ready to inspect, predict with, save, load and report.
+
+It sits above the io layer (it saves, loads and reports itself through it) and below the
+pipeline that builds it; the models it predicts with carry their backend's predict function,
+so it needs no backend module.
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import optuna
 import pandas as pd
 
-from boosttune.backends import PREDICT
-from boosttune.cv import Folds
-from boosttune.errors import BoostTuneError
-from boosttune.evaluate import CVScore
-from boosttune.nested import NestedReport
-from boosttune.task import FeatureEncoder
+from boosttune.core.errors import BoostTuneError
+from boosttune.core.folds import Folds
+from boosttune.core.manifest import Manifest
+from boosttune.core.results import CVScore, NestedReport
+from boosttune.core.task import FeatureEncoder
+from boosttune.io.report import Report, build_report
+from boosttune.io.rundir import RunFiles, load_study, read_run, write_run
 
-if TYPE_CHECKING:
-    from boosttune.report import Report
+Members = list[tuple[Any, int]]  # (native model, rounds to use)
 
 
 @dataclass
 class Ensemble:
     """The finalize fits: fold models (folds × seeds) and models refit on all rows (one per
     seed). A prediction is the mean of each group's average: half and half when both are
-    kept (``refit='blend'``)."""
+    kept (``refit='blend'``). ``predict_members`` is the backend's (BackendSpec.predict)."""
 
     model: str
-    members: list[tuple[Any, int]]  # fold models: (native booster, rounds to use)
+    predict_members: Any  # Callable[[Members, np.ndarray, list[int]], np.ndarray]
+    members: Members  # fold models
     encoder: FeatureEncoder
-    full_members: list[tuple[Any, int]] = field(default_factory=list)  # refit on all rows
+    full_members: Members = field(default_factory=list)  # refit on all rows
 
     def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         if not isinstance(X, pd.DataFrame):
@@ -41,7 +48,7 @@ class Ensemble:
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """Mean prediction on an already encoded feature matrix."""
         groups = [group for group in (self.members, self.full_members) if group]
-        return np.mean([PREDICT[self.model](group, matrix, self.encoder.categorical_indices)
+        return np.mean([self.predict_members(group, matrix, self.encoder.categorical_indices)
                         for group in groups], axis=0)
 
 
@@ -61,7 +68,7 @@ class TuneResult:
     test_pred: pd.DataFrame | None
     trials: pd.DataFrame
     folds: Folds
-    manifest: dict[str, Any]
+    manifest: Manifest
     study: optuna.Study | None = None
     ensemble: Ensemble | None = None
     evaluation: dict[str, Any] = field(default_factory=dict)
@@ -71,13 +78,12 @@ class TuneResult:
 
     @property
     def diagnosis(self) -> str | None:
-        """The fit diagnosis of the final folds, in words (see ``manifest['diagnosis']``)."""
-        found = self.manifest.get("diagnosis")
-        return None if found is None else f"{found['verdict']}: {found['reason']}"
+        """The fit diagnosis of the final folds, in words (see ``manifest.diagnosis``)."""
+        return self.manifest.diagnosis_text
 
     @property
     def classes(self) -> list[Any] | None:
-        return self.manifest.get("classes")
+        return self.manifest.classes
 
     def class_codes(self, labels: Any) -> np.ndarray:
         """Codes of class labels in this run's coding; -1 for a class the run never saw."""
@@ -86,8 +92,8 @@ class TuneResult:
 
     def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Prediction of the ensemble (fold models of every seed and/or the models refit on
-        all rows): P(positive class) for binary, (n, K) probabilities for multiclass, values
-        for regression."""
+        all rows, blended as ``refit`` says): P(positive class) for binary, (n, K)
+        probabilities for multiclass, values for regression."""
         if self.ensemble is None:
             raise BoostTuneError(
                 "This result holds no models (it was loaded from disk); run tune() again "
@@ -96,16 +102,26 @@ class TuneResult:
         return self.ensemble.predict(X)
 
     def save(self, path: str | Path) -> Path:
-        """Write the run directory (every file atomically); returns its path."""
-        from boosttune.export import save_run
+        """Write the run directory (every file atomically, the manifest last); its export
+        time is recorded in ``manifest.timing['stages']['export']``."""
+        started = time.perf_counter()
+        folder = Path(path)
+        files = RunFiles(
+            params=self.params, oof=self.oof, folds=self.folds.to_frame(len(self.oof)),
+            scores=self.score.table, trials=self.trials, manifest=self.manifest,
+            test_pred=self.test_pred, selection=self.selection,
+            nested=None if self.nested is None else self.nested.table, curves=self.curves)
+        write_run(folder, files, self.study, before_manifest=lambda: self._record_export(
+            started))
+        return folder
 
-        return save_run(self, Path(path))
+    def _record_export(self, started: float) -> None:
+        stages = self.manifest.timing.setdefault("stages", {})
+        stages["export"] = time.perf_counter() - started
 
     def report(self, path: str | Path | None = None) -> Report:
         """Plots of the search, the fit and the OOF predictions; with ``path`` (a folder),
         also writes report.html (self-contained) and the PNGs there. Displays in notebooks."""
-        from boosttune.report import build_report
-
         report = build_report(self)
         if path is not None:
             report.save(Path(path))
@@ -113,15 +129,23 @@ class TuneResult:
 
     @classmethod
     def load(cls, path: str | Path) -> TuneResult:
-        from boosttune.export import load_run
-
-        return load_run(Path(path))
+        folder = Path(path)
+        files = read_run(folder)
+        manifest = files.manifest
+        score = CVScore.from_summary(manifest.score, files.scores)
+        nested = (None if files.nested is None else NestedReport.from_summary(
+            manifest.evaluation["nested"], score.direction, files.nested))
+        return cls(
+            model=manifest.model, best_params=manifest.best_params, params=files.params,
+            score=score, oof=files.oof, test_pred=files.test_pred, trials=files.trials,
+            folds=Folds.from_frame(files.folds, manifest.cv["scheme"], manifest.cv["seed"]),
+            manifest=manifest, evaluation=manifest.evaluation, selection=files.selection,
+            nested=nested, curves=files.curves, study=load_study(folder, manifest))
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={_short(v)}" for k, v in self.best_params.items())
-        trials = self.manifest.get("search", {})
-        return (f"TuneResult({self.model}: {self.score}; {trials.get('n_complete', '?')} "
-                f"complete / {trials.get('n_pruned', '?')} pruned trials; {shown})")
+        return (f"TuneResult({self.model}: {self.score}; {self.manifest.n_complete} "
+                f"complete / {self.manifest.n_pruned} pruned trials; {shown})")
 
 
 def _short(value: Any) -> str:

@@ -25,19 +25,20 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from boosttune.api import tune
-from boosttune.backends import BACKENDS
+from boosttune.config import build_config, default
+from boosttune.core.metrics import Direction
+from boosttune.core.predictions import pred_matrix
+from boosttune.pipeline import run as pipeline
 from boosttune.result import TuneResult
-from boosttune.spaces import TIERS
-from boosttune.tuning import PRUNERS, SAMPLERS
+from boosttune.search.samplers import PRUNERS, SAMPLERS
 
 
 class _BoostTuneEstimator(BaseEstimator):
     _task_kinds: tuple[str, ...] = ()
 
     _parameter_constraints: dict = {  # noqa: RUF012  (sklearn reads this class attribute)
-        "model": [StrOptions(set(BACKENDS))],
-        "preset": [StrOptions(set(TIERS))],
+        "model": [str],  # any registered backend; checked by the pipeline
+        "preset": [str],
         "n_trials": [Interval(Integral, 1, None, closed="left"), None],
         "timeout": [Interval(Real, 0, None, closed="neither"), None],
         "cv": [Interval(Integral, 2, None, closed="left"), "cv_object"],
@@ -59,23 +60,23 @@ class _BoostTuneEstimator(BaseEstimator):
     def __init__(
         self,
         *,
-        model: str = "lightgbm",
-        preset: str = "default",
-        n_trials: int | None = 20,
-        timeout: float | None = None,
-        cv: Any = 5,
-        metric: Any = None,
-        seeds: int = 1,
-        device: str = "cpu",
-        strict_device: bool = False,
-        portfolio: bool = True,
-        early_stopping: str = "fold",
-        refit: str | None = None,
-        sampler: str = "tpe",
-        pruner: str = "paired",
-        max_rounds: int = 10_000,
-        random_state: int = 0,
-        n_jobs: int | None = None,
+        model: str = default("model"),
+        preset: str = default("preset"),
+        n_trials: int | None = default("n_trials"),
+        timeout: float | None = default("timeout"),
+        cv: Any = default("cv"),
+        metric: Any = default("metric"),
+        seeds: int = default("seeds"),
+        device: str = default("device"),
+        strict_device: bool = default("strict_device"),
+        portfolio: bool = default("portfolio"),
+        early_stopping: str = default("early_stopping"),
+        refit: str | None = default("refit"),
+        sampler: str = default("sampler"),
+        pruner: str = default("pruner"),
+        max_rounds: int = default("max_rounds"),
+        random_state: int = default("seed"),
+        n_jobs: int | None = default("n_jobs"),
         verbose: int = 0,
     ) -> None:
         self.model = model
@@ -110,8 +111,8 @@ class _BoostTuneEstimator(BaseEstimator):
         self._validate_params()
         frame, target = self._checked_fit_input(X, y)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, frame)
-        result = tune(
-            frame, target, model=self.model, task=self._task_kind(target), metric=self.metric,
+        config = build_config(
+            model=self.model, task=self._task_kind(target), metric=self.metric,
             cv=self._folds_for(target), groups=groups, weights=weights, preset=self.preset,
             n_trials=self.n_trials, timeout=self.timeout, sampler=self.sampler,
             pruner=self.pruner, seeds=self.seeds, seed=self.random_state,
@@ -119,6 +120,7 @@ class _BoostTuneEstimator(BaseEstimator):
             max_rounds=self.max_rounds, n_jobs=self.n_jobs, device=self.device,
             strict_device=self.strict_device, portfolio=self.portfolio, progress=bool(self.verbose),
         )
+        result = pipeline.run(frame, target, None, config)
         self.result_: TuneResult = result
         self.best_params_ = result.best_params
         self.best_score_ = result.score.mean
@@ -254,12 +256,12 @@ def _cv_results(result: TuneResult) -> dict[str, np.ndarray]:
     results["mean_test_score"] = trials["value"].to_numpy(dtype=np.float64)
     results["std_test_score"] = np.nanstd(np.where(np.isnan(scores).all(axis=1, keepdims=True),
                                                    0.0, scores), axis=1)
-    sign = -1.0 if result.score.direction == "maximize" else 1.0
-    ranked = pd.Series(sign * results["mean_test_score"]).rank(method="min", na_option="bottom")
+    goal = Direction.of(result.score.direction)
+    ranked = pd.Series(goal.sort_key(results["mean_test_score"])).rank(method="min",
+                                                                      na_option="bottom")
     results["rank_test_score"] = ranked.to_numpy(dtype=np.int64)
     return results
 
 
 def _oof_matrix(result: TuneResult) -> np.ndarray:
-    preds = result.oof.filter(regex=r"^pred").to_numpy()
-    return preds[:, 0] if preds.shape[1] == 1 else preds
+    return pred_matrix(result.oof)

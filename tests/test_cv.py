@@ -7,8 +7,8 @@ import pytest
 from sklearn.model_selection import ShuffleSplit
 
 import boosttune as bt
-from boosttune.cv import Folds, make_folds
-from boosttune.task import make_task
+from boosttune.core.folds import Folds, make_folds
+from boosttune.core.task import make_task
 
 
 def _valid_sets(folds: Folds) -> list[set[int]]:

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 import boosttune as bt
-from boosttune import device as dev
-from boosttune.errors import BoostTuneError
+from boosttune.backends import device as dev
+from boosttune.core.errors import BoostTuneError
 from boosttune.spaces import for_device, preset
 from tests.conftest import FAST
 

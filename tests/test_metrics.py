@@ -7,7 +7,7 @@ import pytest
 from sklearn import metrics as skm
 
 import boosttune as bt
-from boosttune.metrics import get_metric, names_for
+from boosttune.core.metrics import get_metric, names_for
 
 Y_BIN = np.array([0, 1, 1, 0, 1])
 P_BIN = np.array([0.2, 0.7, 0.4, 0.1, 0.9])

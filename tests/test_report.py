@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import boosttune as bt
-from boosttune.diagnosis import Diagnosis, diagnose, overall
+from boosttune.core.diagnosis import Diagnosis, diagnose, overall
 from tests.conftest import FAST
 
 PLOTS = {"optimization_history", "parameter_importance", "top_param_slices", "learning_curves",
@@ -157,7 +157,7 @@ def test_report_renders_in_headless_chromium_without_console_errors(
 
 
 def test_schedules_shape_the_rate_per_round() -> None:
-    from boosttune.schedules import rate
+    from boosttune.core.schedules import rate
 
     assert rate("constant", 0.1, 500, 100) == 0.1
     assert rate("step", 0.1, 250, 100) == pytest.approx(0.025)

@@ -17,8 +17,8 @@ import pytest
 from optuna.trial import TrialState
 
 import boosttune as bt
-from boosttune.errors import BoostTuneError
-from boosttune.storage import PARAMS_KEY, WORKER_KEY
+from boosttune.core.errors import BoostTuneError
+from boosttune.search.storage import PARAMS_KEY, WORKER_KEY
 from tests.conftest import FAST
 
 ROOT = Path(__file__).resolve().parents[1]

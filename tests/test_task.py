@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import boosttune as bt
-from boosttune.task import make_task
+from boosttune.core.task import make_task
 from tests.conftest import FAST
 
 

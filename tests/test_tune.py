@@ -14,7 +14,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 
 import boosttune as bt
-from boosttune.metrics import METRICS
+from boosttune.core.metrics import METRICS
 from tests.conftest import FAST
 
 MODELS = ["lightgbm", "xgboost"]
@@ -134,7 +134,7 @@ def test_inner_early_stopping_never_fits_on_the_scored_fold(breast_cancer):
 def test_curves_and_best_iteration_are_recorded(breast_cancer):
     from boosttune.backends import FitSettings
     from boosttune.backends.lightgbm import LightGBMBackend
-    from boosttune.task import make_task
+    from boosttune.core.task import make_task
 
     task = make_task(breast_cancer, "target")
     backend = LightGBMBackend(task, bt.make_folds(task, 3), FitSettings(max_rounds=500,

@@ -1,33 +1,22 @@
-"""Backends: LightGBM and XGBoost behind one protocol (see base.Backend)."""
-
-from collections.abc import Callable
-from typing import Any
-
-import numpy as np
+"""Backends: one module per library, each registering a BackendSpec (see registry)."""
 
 from boosttune.backends import lightgbm as _lightgbm
 from boosttune.backends import xgboost as _xgboost
-from boosttune.backends.base import Backend, BudgetExhausted, FitSettings, FoldFit
-from boosttune.errors import BoostTuneError
+from boosttune.backends.base import Backend, BudgetExhausted, FitSettings
+from boosttune.backends.registry import (
+    REFITS,
+    BackendSpec,
+    backend_names,
+    backend_spec,
+    preset,
+    register_backend,
+    tiers,
+    unregister_backend,
+)
 
-BACKENDS: dict[str, type[Backend]] = {
-    "lightgbm": _lightgbm.LightGBMBackend,
-    "xgboost": _xgboost.XGBoostBackend,
-}
-# Mean prediction of (booster, rounds) members without a backend instance (no datasets).
-PREDICT: dict[str, Callable[[list[tuple[Any, int]], np.ndarray, list[int]], np.ndarray]] = {
-    "lightgbm": _lightgbm.predict_average,
-    "xgboost": _xgboost.predict_average,
-}
+register_backend(_lightgbm.SPEC)
+register_backend(_xgboost.SPEC)
 
-
-def backend_class(model: str) -> type[Backend]:
-    if model not in BACKENDS:
-        raise BoostTuneError(
-            f"The 'model' parameter must be one of {list(BACKENDS)}; got {model!r} instead."
-        )
-    return BACKENDS[model]
-
-
-__all__ = ["BACKENDS", "PREDICT", "Backend", "BudgetExhausted", "FitSettings", "FoldFit",
-           "backend_class"]
+__all__ = ["REFITS", "Backend", "BackendSpec", "BudgetExhausted", "FitSettings",
+           "backend_names", "backend_spec", "preset", "register_backend", "tiers",
+           "unregister_backend"]

@@ -16,9 +16,10 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from boosttune.cv import Folds
-from boosttune.errors import BoostTuneError
-from boosttune.task import Task
+from boosttune.core.errors import BoostTuneError
+from boosttune.core.folds import Folds
+from boosttune.core.results import FoldFit
+from boosttune.core.task import Task
 
 POLICIES = ("fold", "inner")
 INNER_FRACTION = 0.1  # share of the training fold held out for early stopping under 'inner'
@@ -43,19 +44,6 @@ class FitSettings:
 
 
 @dataclass
-class FoldFit:
-    """One early-stopped fit on one fold."""
-
-    fold: int
-    seed: int
-    n_rounds: int  # rounds kept (best iteration, 1-based)
-    valid_pred: np.ndarray
-    curves: dict[str, list[float]]
-    model: Any
-    seconds: float
-
-
-@dataclass
 class FoldParts:
     fit: np.ndarray
     stop: np.ndarray
@@ -71,6 +59,7 @@ class Backend(ABC):
     folds: Folds
     settings: FitSettings = field(default_factory=FitSettings)
     dataset_params: dict[str, Any] = field(default_factory=dict)  # fixed binning params
+    native_metric: str = ""  # what the library early-stops on (BackendSpec.native_metric)
     native_seconds: float = 0.0  # time spent inside native train and predict calls
     _parts: dict[int, FoldParts] = field(default_factory=dict, repr=False)
 
@@ -83,7 +72,8 @@ class Backend(ABC):
 
     def copy(self) -> Backend:
         """The same task, folds and settings, with native datasets of its own."""
-        return type(self)(self.task, self.folds, self.settings, self.dataset_params)
+        return type(self)(self.task, self.folds, self.settings, self.dataset_params,
+                          native_metric=self.native_metric)
 
     def parts(self, fold: int) -> FoldParts:
         """Row indices to fit on, to early-stop on, and to score, for one fold (cached)."""

@@ -1,16 +1,34 @@
-"""LightGBM through ``lgb.train``: one binned Dataset per run, cheap per-fold subsets of it."""
+"""LightGBM through ``lgb.train``: one binned Dataset per run, cheap per-fold subsets of it;
+its presets, portfolio, native metric names and GPU probe (CUDA where the installed build has
+it, else OpenCL on the NVIDIA platform, found by the vendor name LightGBM reports, never by
+index 0: another platform (PoCL) runs on the CPU)."""
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, ClassVar
 
 import lightgbm as lgb
 import numpy as np
 
-from boosttune import schedules
 from boosttune.backends.base import Backend, BudgetExhausted
+from boosttune.backends.device import (
+    ICD_ADVICE,
+    Device,
+    Probe,
+    first_line,
+    nvidia_gpu_present,
+    opencl_vendor_files,
+    probe_data,
+    silenced,
+)
+from boosttune.backends.registry import BackendSpec
+from boosttune.core import schedules
+from boosttune.core.space import Categorical, Dimension, Float, Int, SearchSpace
 
 OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
 # Run-level settings that are not tuned params: kept out of params.json.
@@ -55,7 +73,7 @@ class LightGBMBackend(Backend):
         task = self.task
         base: dict[str, Any] = {
             "objective": OBJECTIVE[task.kind],
-            "metric": task.metric.native_names(task.kind)[0],
+            "metric": self.native_metric,
             "verbosity": -1, "seed": seed, "num_threads": self.settings.n_threads,
             "deterministic": True, "force_col_wise": True,
         }
@@ -123,3 +141,134 @@ def _stop_when(stop: Callable[[], bool]) -> Callable[[Any], None]:
         if stop():
             raise BudgetExhausted
     return callback
+
+
+@cache
+def probe_lightgbm() -> Probe:
+    """CUDA where the build has it, else OpenCL on the NVIDIA platform, else why neither."""
+    ok, log = _lightgbm_fit({"device_type": "cuda"})
+    if ok:
+        return Probe(True, "cuda", {"device_type": "cuda"}, "CUDA GPU 0")
+    cuda_reason = first_line(log)
+    seen: list[str] = []
+    for platform in range(max(1, len(opencl_vendor_files()))):
+        params = {"device_type": "gpu", "gpu_platform_id": platform, "gpu_device_id": 0,
+                  "max_bin": 63}
+        ok, log = _lightgbm_fit(params)
+        found = _DEVICE_LINE.search(log)
+        if not ok or found is None:
+            continue
+        name, vendor = found["name"].strip(), found["vendor"].strip()
+        if "nvidia" in vendor.lower():
+            del params["max_bin"]
+            return Probe(True, "opencl", params, f"{name} (OpenCL platform {platform})")
+        seen.append(f"{name} ({vendor})")
+    return Probe(False, reason=_lightgbm_reason(cuda_reason, seen))
+
+
+def _lightgbm_reason(cuda_reason: str, other_platforms: list[str]) -> str:
+    reason = f"device_type='cuda' is unavailable ({cuda_reason})"
+    if other_platforms:
+        reason += (f"; the OpenCL platforms found are not NVIDIA's ({', '.join(other_platforms)})"
+                   ", and OpenCL there would run on the CPU, many times slower")
+    else:
+        reason += "; no OpenCL GPU platform was found"
+    if nvidia_gpu_present():
+        reason += f". An NVIDIA GPU is present: {ICD_ADVICE}"
+    return reason
+
+
+def _lightgbm_fit(params: dict[str, Any]) -> tuple[bool, str]:
+    """A 2-round LightGBM fit; (whether it ran, what LightGBM logged)."""
+    X, y = probe_data()
+    log = io.StringIO()
+    try:
+        with silenced(log):
+            lgb.train({**params, "objective": "binary", "verbosity": 1, "min_data_in_leaf": 1,
+                       "num_leaves": 4}, lgb.Dataset(X, label=y), num_boost_round=2)
+    except lgb.basic.LightGBMError as exc:
+        return False, f"{exc}\n{log.getvalue()}"
+    return True, log.getvalue()
+
+
+_DEVICE_LINE = re.compile(r"Using GPU Device: (?P<name>.*), Vendor: (?P<vendor>.*)")
+
+
+def for_device(space: SearchSpace, device: Device) -> SearchSpace:
+    """The space adjusted to the device: LightGBM's OpenCL learner is fastest with 63 bins."""
+    if device.kind == "opencl" and "max_bin" not in space.fixed \
+            and "max_bin" not in space.dimensions:
+        return space.fix(max_bin=63)
+    return space
+
+
+# Presets: ``fast`` (the few params that matter most), ``default`` (the usual Kaggle set) and
+# ``wide`` (more regularisation and categorical knobs). Names are ones lgb.train and the
+# sklearn wrapper both accept, so tuned params load straight into LGBMClassifier(**params).
+_LIGHTGBM_FAST: dict[str, Dimension] = {
+    "learning_rate": Float(0.02, 0.3, log=True),
+    "num_leaves": Int(8, 256, log=True),
+    "min_child_samples": Int(5, 200, log=True),
+    "feature_fraction": Float(0.4, 1.0),
+}
+_LIGHTGBM_DEFAULT: dict[str, Dimension] = {
+    **_LIGHTGBM_FAST,
+    "bagging_fraction": Float(0.5, 1.0),
+    "lambda_l1": Float(1e-8, 10.0, log=True),
+    "lambda_l2": Float(1e-8, 10.0, log=True),
+    "min_gain_to_split": Float(1e-8, 1.0, log=True),
+}
+_LIGHTGBM_WIDE: dict[str, Dimension] = {
+    **_LIGHTGBM_DEFAULT,
+    "max_depth": Int(3, 16),
+    "min_sum_hessian_in_leaf": Float(1e-4, 10.0, log=True),
+    "path_smooth": Float(1e-8, 10.0, log=True),
+    "cat_smooth": Float(1.0, 100.0, log=True),
+    "extra_trees": Categorical((False, True)),
+}
+PRESETS = {
+    "fast": SearchSpace(_LIGHTGBM_FAST, {}, name="lightgbm/fast"),
+    "default": SearchSpace(_LIGHTGBM_DEFAULT, {"bagging_freq": 1}, name="lightgbm/default"),
+    "wide": SearchSpace(_LIGHTGBM_WIDE, {"bagging_freq": 1}, name="lightgbm/wide"),
+}
+
+# Known-good first trials (zero-shot, as FLAML and AutoGluon start), clipped to the space at
+# hand: the defaults with column and row subsampling first (as fast as the defaults; over 5
+# folds better on 5 of 8 benchmark datasets, log loss on letter 0.124 -> 0.102, where the
+# first trial is most of a 60 s budget), then the defaults themselves, a deeper lower-rate
+# model, and a regularised one for small noisy data.
+PORTFOLIO: list[dict[str, Any]] = [
+    {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20,
+     "feature_fraction": 0.6, "bagging_fraction": 0.8, "lambda_l1": 0.0, "lambda_l2": 0.0,
+     "min_gain_to_split": 0.0},
+    {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20,
+     "feature_fraction": 1.0, "bagging_fraction": 1.0, "lambda_l1": 0.0, "lambda_l2": 0.0,
+     "min_gain_to_split": 0.0},
+    {"learning_rate": 0.05, "num_leaves": 63, "min_child_samples": 20,
+     "feature_fraction": 0.8, "bagging_fraction": 0.8, "lambda_l1": 0.0, "lambda_l2": 1.0,
+     "min_gain_to_split": 0.0},
+    {"learning_rate": 0.1, "num_leaves": 15, "min_child_samples": 50,
+     "feature_fraction": 0.6, "bagging_fraction": 0.9, "lambda_l1": 0.0, "lambda_l2": 5.0,
+     "min_gain_to_split": 0.0},
+]
+
+SPEC = BackendSpec(
+    name="lightgbm",
+    trainer=LightGBMBackend,
+    predict=predict_average,
+    presets=PRESETS,
+    native_metrics={"auc": "auc", "logloss": "binary_logloss",
+                    "multi_logloss": "multi_logloss", "rmse": "rmse", "mae": "l1",
+                    "rmsle": "rmse", "r2": "rmse"},
+    fallback_metrics={"binary": "binary_logloss", "multiclass": "multi_logloss",
+                      "regression": "rmse"},
+    probe=probe_lightgbm,
+    portfolio=PORTFOLIO,
+    native_errors=(lgb.basic.LightGBMError,),
+    # measured on 8 benchmark datasets x 2 seeds, 5 folds, against the folds' average on the
+    # test split: the blend with a refit on all rows was better on 14 of 16
+    default_refit="blend",
+    estimators={"classifier": "lightgbm.LGBMClassifier",
+                "regressor": "lightgbm.LGBMRegressor"},
+    adjust_space=for_device,
+)

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import boosttune as bt  # noqa: E402
-from boosttune.task import make_task  # noqa: E402
+from boosttune.core.task import make_task  # noqa: E402
 
 ROUNDS, PATIENCE, FOLDS, SEED = 10_000, 100, 5, 0
 

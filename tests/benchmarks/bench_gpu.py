@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import boosttune as bt  # noqa: E402
-from boosttune.device import resolve_device  # noqa: E402
-from boosttune.errors import BoostTuneError  # noqa: E402
+from boosttune.backends.device import resolve_device  # noqa: E402
+from boosttune.core.errors import BoostTuneError  # noqa: E402
 
 
 def synthetic(rows: int) -> tuple[pd.DataFrame, str]:

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import boosttune as bt  # noqa: E402
-from boosttune.metrics import get_metric  # noqa: E402
+from boosttune.core.metrics import get_metric  # noqa: E402
 
 DATASETS = {  # name: (target, task, metric, has a split column, folds)
     "adult": ("class", "binary", "auc", True, 5),

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 import boosttune as bt  # noqa: E402
 from boosttune.competition import load_competition, load_frames  # noqa: E402
-from boosttune.metrics import get_metric  # noqa: E402
+from boosttune.core.metrics import get_metric  # noqa: E402
 
 DATASETS = ("adult", "online_shoppers", "diamonds")
 

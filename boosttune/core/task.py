@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from boosttune.errors import BoostTuneError
-from boosttune.metrics import Metric, TaskKind, get_metric
+from boosttune.core.errors import BoostTuneError
+from boosttune.core.metrics import Metric, TaskKind, get_metric
 
 log = logging.getLogger("boosttune")
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from boosttune.errors import BoostTuneError
-from boosttune.spaces.base import Categorical, Dimension, Int
+from boosttune.core.errors import BoostTuneError
+from boosttune.core.space import Categorical, Dimension, Int
 
 SCHEDULES = ("constant", "step", "exponential", "cosine", "warmup_cosine")
 SCHEDULE_KEYS = ("lr_schedule", "lr_decay_rounds")

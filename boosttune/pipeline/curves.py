@@ -12,17 +12,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from boosttune.backends import PREDICT, Backend, FoldFit
-from boosttune.diagnosis import Diagnosis, diagnose, overall
-from boosttune.evaluate import CVRun, fold_score
+from boosttune.backends.base import Backend
+from boosttune.backends.registry import Predict
+from boosttune.core.diagnosis import Diagnosis, diagnose, overall
+from boosttune.core.results import CVRun, FoldFit
+from boosttune.core.statistics import fold_score
 
 POINTS = 15
 ROWS = 500
 
 
-def learning_curves(backend: Backend, run: CVRun) -> pd.DataFrame:
+def learning_curves(backend: Backend, predict: Predict, run: CVRun) -> pd.DataFrame:
     """One row per (fold, round) of ``run``: train and valid score, the fold's best round."""
-    return pd.concat([_fold_curve(backend, run.seed, fit) for fit in run.fits],
+    return pd.concat([_fold_curve(backend, predict, run.seed, fit) for fit in run.fits],
                      ignore_index=True)
 
 
@@ -36,7 +38,7 @@ def diagnose_curves(curves: pd.DataFrame, max_rounds: int, greater_is_better: bo
     return overall(each), each
 
 
-def _fold_curve(backend: Backend, seed: int, fit: FoldFit) -> pd.DataFrame:
+def _fold_curve(backend: Backend, predict: Predict, seed: int, fit: FoldFit) -> pd.DataFrame:
     task = backend.task
     parts = backend.parts(fit.fold)
     rng = np.random.default_rng(seed * 1000 + fit.fold)
@@ -44,7 +46,6 @@ def _fold_curve(backend: Backend, seed: int, fit: FoldFit) -> pd.DataFrame:
     valid_rows = _sample(parts.valid, rng)
     rounds = np.unique(np.linspace(1, fit.n_rounds, POINTS).astype(int))
     decline = _tail_decline(fit.curves.get("valid", []), fit.n_rounds)
-    predict = PREDICT[backend.name]
     cats = task.encoder.categorical_indices
     rows = []
     for r in rounds:

@@ -1,4 +1,5 @@
-"""Metric registry: name → scoring function, direction, and the native early-stopping metric.
+"""Metric registry: name → scoring function and direction; ``Direction``, the one helper that
+says which of two scores is better (each backend names its own native early-stopping metric).
 
 Predictions follow one convention everywhere: binary → P(positive class) as a 1-d array,
 multiclass → an (n, K) array of class probabilities, regression → a 1-d array of values.
@@ -7,43 +8,77 @@ Targets of classification tasks are class codes 0..K-1.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal, cast
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
 
 import numpy as np
 from sklearn import metrics as skm
 
-from boosttune.errors import BoostTuneError
+from boosttune.core.errors import BoostTuneError
 
-Direction = Literal["maximize", "minimize"]
+DirectionName = Literal["maximize", "minimize"]
 TaskKind = Literal["binary", "multiclass", "regression"]
 ScoreFn = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], float]
 
-# Early-stopping metric used when the scoring metric has no native counterpart.
-NATIVE_FALLBACK: dict[str, tuple[str, str]] = {
-    "binary": ("binary_logloss", "logloss"),
-    "multiclass": ("multi_logloss", "mlogloss"),
-    "regression": ("rmse", "rmse"),
-}
+
+
+@dataclass(frozen=True)
+class Direction:
+    """Which way a score improves: the one place that turns a direction into a comparison.
+
+    >>> Direction.of("minimize").better(0.2, 0.3), Direction.of("maximize").sign
+    (True, 1.0)
+    """
+
+    maximize: bool
+
+    @classmethod
+    def of(cls, direction: Any) -> Direction:
+        """From 'maximize' / 'minimize' or an Optuna StudyDirection."""
+        name = str(getattr(direction, "name", direction)).lower()
+        if name not in ("maximize", "minimize"):
+            raise BoostTuneError(f"A direction must be 'maximize' or 'minimize'; got "
+                                 f"{direction!r} instead.")
+        return cls(name == "maximize")
+
+    @property
+    def name(self) -> str:
+        return "maximize" if self.maximize else "minimize"
+
+    @property
+    def sign(self) -> float:
+        """+1 where higher is better, -1 where lower is: ``sign * score`` always maximizes."""
+        return 1.0 if self.maximize else -1.0
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether score ``a`` strictly beats score ``b``."""
+        return a > b if self.maximize else a < b
+
+    def sort_key(self, score: float) -> float:
+        """Ascending order of this key is best first."""
+        return -self.sign * score
+
+    def best(self, scores: Iterable[float]) -> float:
+        return max(scores) if self.maximize else min(scores)
 
 
 @dataclass(frozen=True)
 class Metric:
     """A scoring function with its direction.
 
-    ``fn(y_true, y_pred, sample_weight)`` returns a float. ``lightgbm`` and ``xgboost`` name
-    the native metric each library early-stops on (None: the task's log loss or RMSE).
+    ``fn(y_true, y_pred, sample_weight)`` returns a float. ``native`` maps a backend name to
+    the native metric that backend early-stops on; a backend knows the built-in metrics'
+    native names and falls back to the task's log loss or RMSE for the rest.
 
     Example: ``Metric("gini", lambda y, p, w: 2 * roc_auc_score(y, p) - 1, "maximize")``.
     """
 
     name: str
     fn: ScoreFn
-    direction: Direction
+    direction: DirectionName
     tasks: frozenset[str] = frozenset({"binary", "multiclass", "regression"})
-    lightgbm: str | None = None
-    xgboost: str | None = None
+    native: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.direction not in ("maximize", "minimize"):
@@ -52,6 +87,10 @@ class Metric:
                 f"got {self.direction!r} instead."
             )
 
+    @property
+    def goal(self) -> Direction:
+        return Direction.of(self.direction)
+
     def __call__(
         self, y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray | None = None
     ) -> float:
@@ -59,12 +98,7 @@ class Metric:
 
     @property
     def greater_is_better(self) -> bool:
-        return self.direction == "maximize"
-
-    def native_names(self, kind: str) -> tuple[str, str]:
-        """The (LightGBM, XGBoost) metric names to early-stop on for this task kind."""
-        lgb_fallback, xgb_fallback = NATIVE_FALLBACK[kind]
-        return self.lightgbm or lgb_fallback, self.xgboost or xgb_fallback
+        return self.goal.maximize
 
 
 def _labels(y_pred: np.ndarray) -> np.ndarray:
@@ -94,21 +128,19 @@ CLASSIFICATION = frozenset({"binary", "multiclass"})
 REGRESSION = frozenset({"regression"})
 
 _BUILTIN = [
-    Metric("auc", _auc, "maximize", CLASSIFICATION, "auc", "auc"),
-    Metric("logloss", _logloss, "minimize", frozenset({"binary"}), "binary_logloss", "logloss"),
-    Metric("multi_logloss", _logloss, "minimize", frozenset({"multiclass"}), "multi_logloss",
-           "mlogloss"),
+    Metric("auc", _auc, "maximize", CLASSIFICATION),
+    Metric("logloss", _logloss, "minimize", frozenset({"binary"})),
+    Metric("multi_logloss", _logloss, "minimize", frozenset({"multiclass"})),
     Metric("accuracy", lambda y, p, w: skm.accuracy_score(y, _labels(p), sample_weight=w),
            "maximize", CLASSIFICATION),
     Metric("f1", lambda y, p, w: skm.f1_score(y, _labels(p), sample_weight=w), "maximize",
            frozenset({"binary"})),
     Metric("rmse", lambda y, p, w: skm.root_mean_squared_error(y, p, sample_weight=w),
-           "minimize", REGRESSION, "rmse", "rmse"),
+           "minimize", REGRESSION),
     Metric("mae", lambda y, p, w: skm.mean_absolute_error(y, p, sample_weight=w), "minimize",
-           REGRESSION, "l1", "mae"),
-    Metric("rmsle", _rmsle, "minimize", REGRESSION, "rmse", "rmse"),
-    Metric("r2", lambda y, p, w: skm.r2_score(y, p, sample_weight=w), "maximize", REGRESSION,
-           "rmse", "rmse"),
+           REGRESSION),
+    Metric("rmsle", _rmsle, "minimize", REGRESSION),
+    Metric("r2", lambda y, p, w: skm.r2_score(y, p, sample_weight=w), "maximize", REGRESSION),
 ]
 METRICS: dict[str, Metric] = {m.name: m for m in _BUILTIN}
 DEFAULT_METRIC: dict[str, str] = {"binary": "auc", "multiclass": "multi_logloss",
@@ -124,7 +156,7 @@ def get_metric(metric: str | Metric | tuple[Callable, str] | None, kind: str) ->
     if isinstance(metric, tuple) and len(metric) == 2 and callable(metric[0]):
         fn, direction = metric
         name = getattr(fn, "__name__", "custom")
-        return Metric(name, lambda y, p, w: fn(y, p), cast(Direction, direction))
+        return Metric(name, lambda y, p, w: fn(y, p), cast(DirectionName, direction))
     if callable(metric):
         raise BoostTuneError(
             "A custom metric needs an explicit direction: pass metric=(callable, 'maximize') "

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import optuna
 
-from boosttune.errors import BoostTuneError
+from boosttune.core.errors import BoostTuneError
 
 Condition = tuple[str, Any] | None
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import optuna
@@ -25,10 +25,27 @@ from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import confusion_matrix
 
-from boosttune.export import to_json, write_atomic
+from boosttune.core.manifest import Manifest
+from boosttune.core.metrics import Direction
+from boosttune.core.predictions import class_of_column, is_pred_column
+from boosttune.core.results import CVScore
+from boosttune.io.atomic import to_json, write_bytes, write_text
 
-if TYPE_CHECKING:
-    from boosttune.result import TuneResult
+
+class RunView(Protocol):
+    """What the report reads of a run (a TuneResult)."""
+
+    model: str
+    params: dict[str, Any]
+    score: CVScore
+    oof: pd.DataFrame
+    trials: pd.DataFrame
+    manifest: Manifest
+    study: optuna.Study | None
+    curves: pd.DataFrame | None
+
+    @property
+    def diagnosis(self) -> str | None: ...
 
 TOP_PARAMS = 4
 
@@ -74,8 +91,8 @@ class Report:
         """Write report.html and one PNG per plot into ``folder``; returns the page's path."""
         folder.mkdir(parents=True, exist_ok=True)
         for name, png in self.pngs().items():
-            _write(folder / f"{name}.png", png)
-        _write(folder / "report.html", self.html().encode("utf-8"))
+            write_bytes(folder / f"{name}.png", png)
+        write_text(folder / "report.html", self.html())
         return folder / "report.html"
 
 
@@ -84,15 +101,14 @@ STYLE = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#22
          "td{font-family:monospace;white-space:pre-wrap}")
 
 
-def build_report(result: TuneResult) -> Report:
+def build_report(result: RunView) -> Report:
     manifest = result.manifest
-    summary = [("model", result.model), ("task", str(manifest.get("task"))),
+    summary = [("model", result.model), ("task", manifest.task),
                ("score", str(result.score)),
                ("diagnosis", result.diagnosis or "no curves in this run"),
-               ("trials", f"{manifest['search']['n_complete']} complete, "
-                          f"{manifest['search']['n_pruned']} pruned"),
+               ("trials", f"{manifest.n_complete} complete, {manifest.n_pruned} pruned"),
                ("params", to_json(result.params).strip())]
-    report = Report(f"boosttune report: {manifest.get('competition', result.model)}", summary)
+    report = Report(f"boosttune report: {manifest.competition or result.model}", summary)
     importances = cache(lambda: _importance_table(_require_study(result)))  # fANOVA fits once
     plots: dict[str, Callable[[], Figure]] = {
         "optimization_history": lambda: _history(result.trials, result.score.direction),
@@ -100,7 +116,7 @@ def build_report(result: TuneResult) -> Report:
         "top_param_slices": lambda: _slices(_require_study(result), importances()),
         "learning_curves": lambda: _curves(_require(result.curves, "curves"), result),
         "scores_over_seeds": lambda: _seeds(result.score.table, result.score.metric),
-        "oof_diagnostics": lambda: _oof(result.oof, str(manifest.get("task"))),
+        "oof_diagnostics": lambda: _oof(result.oof, manifest.task),
     }
     for name, plot in plots.items():
         try:
@@ -120,7 +136,7 @@ def _require(value: Any, what: str) -> Any:
     return value
 
 
-def _require_study(result: TuneResult) -> optuna.Study:
+def _require_study(result: RunView) -> optuna.Study:
     study = _require(result.study, "study (study.db)")
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if len(complete) < 3 or not study.best_params:
@@ -132,7 +148,7 @@ def _history(trials: pd.DataFrame, direction: str) -> Figure:
     done = trials[trials["state"] == "COMPLETE"].sort_values("number")
     fig, ax = _figure(8, 4)
     ax.scatter(done["number"], done["value"], s=14, label="trial")
-    best = done["value"].cummax() if direction == "maximize" else done["value"].cummin()
+    best = done["value"].cummax() if Direction.of(direction).maximize else done["value"].cummin()
     ax.step(done["number"], best, where="post", color="C3", label="best so far")
     ax.set(xlabel="trial", ylabel="CV score", title="Optimization history")
     ax.legend()
@@ -181,7 +197,7 @@ def _slices(study: optuna.Study, importances: pd.DataFrame) -> Figure:
     return fig
 
 
-def _curves(curves: pd.DataFrame, result: TuneResult) -> Figure:
+def _curves(curves: pd.DataFrame, result: RunView) -> Figure:
     folds = sorted(curves["fold"].unique())
     fig, axes = _figure(4 * len(folds), 3.5, len(folds), squeeze=False, sharey=True)
     for ax, fold in zip(axes[0], folds, strict=True):
@@ -208,7 +224,7 @@ def _seeds(table: pd.DataFrame, metric: str) -> Figure:
 
 def _oof(oof: pd.DataFrame, task: str) -> Figure:
     fig, ax = _figure(5.5, 4.5)
-    scored = oof.dropna(subset=[c for c in oof.columns if c.startswith("pred")])
+    scored = oof.dropna(subset=[c for c in oof.columns if is_pred_column(str(c))])
     if task == "binary":
         positive = sorted(scored["target"].unique())[-1]
         truth, pred = (scored["target"] == positive).astype(int), scored["pred"]
@@ -218,8 +234,8 @@ def _oof(oof: pd.DataFrame, task: str) -> Figure:
         ax.set(xlabel="mean predicted probability", ylabel="observed frequency",
                title="OOF calibration")
     elif task == "multiclass":
-        columns = [c for c in scored.columns if c.startswith("pred_")]
-        labels = [c.removeprefix("pred_") for c in columns]
+        columns = [c for c in scored.columns if is_pred_column(str(c))]
+        labels = [class_of_column(c) for c in columns]
         chosen = np.asarray(labels)[scored[columns].to_numpy().argmax(axis=1)]
         matrix = confusion_matrix(scored["target"].astype(str), chosen, labels=labels)
         ax.imshow(matrix, cmap="Blues")
@@ -234,13 +250,6 @@ def _oof(oof: pd.DataFrame, task: str) -> Figure:
                title="OOF residuals")
     fig.tight_layout()
     return fig
-
-
-def _write(path: Path, data: bytes) -> None:
-    def write(tmp: Path) -> None:
-        tmp.write_bytes(data)
-
-    write_atomic(path, write)
 
 
 def _figure(width: float, height: float, ncols: int = 1, **kwargs: Any) -> tuple[Figure, Any]:

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from sklearn import model_selection as ms
 
-from boosttune.errors import BoostTuneError
-from boosttune.task import Task
+from boosttune.core.errors import BoostTuneError
+from boosttune.core.task import Task
 
 SCHEMES = ("kfold", "stratified", "group", "stratified_group", "time", "predefined")
 NEEDS_GROUPS = ("group", "stratified_group", "predefined")

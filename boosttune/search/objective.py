@@ -1,4 +1,5 @@
-"""The search: Optuna study (sampler, pruner), the objective, the time budget, the loop.
+"""The search loop: the objective that cross-validates each sampled configuration, and the
+loop that runs trials (one or two at a time) until n_trials or the budget is spent.
 
 The objective cross-validates a sampled configuration on the run's fixed folds and reports the
 running CV score after each fold, so the pruner can stop a hopeless trial after a fold or two.
@@ -7,173 +8,31 @@ The best trial's run (fold models included) is kept, so finalize does not fit it
 
 from __future__ import annotations
 
-import math
 import signal
 import sys
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 import optuna
-import xgboost as xgb
 from tqdm.auto import tqdm
 
-from boosttune.backends import Backend, BudgetExhausted
-from boosttune.device import CPU, Device, one_at_a_time
-from boosttune.errors import BoostTuneError
-from boosttune.evaluate import CVRun, cross_validate
-from boosttune.spaces import SearchSpace
-from boosttune.storage import PARAMS_KEY, mark_worker, n_counted
+from boosttune.backends.base import Backend, BudgetExhausted
+from boosttune.backends.device import CPU, Device, first_line, one_at_a_time
+from boosttune.core.errors import BoostTuneError
+from boosttune.core.metrics import Direction
+from boosttune.core.results import CVRun
+from boosttune.core.space import SearchSpace
+from boosttune.search.budget import Budget
+from boosttune.search.crossval import cross_validate
+from boosttune.search.storage import PARAMS_KEY, mark_worker, n_counted
 
-SAMPLERS = ("tpe", "random", "grid", "qmc", "cmaes", "gp")
-PRUNERS = ("paired", "median", "successive_halving", "hyperband", "wilcoxon", "none")
-GRID_POINTS = 3  # values per numeric dimension under sampler='grid'
-
-
-def make_sampler(sampler: str | optuna.samplers.BaseSampler, seed: int,
-                 space: SearchSpace) -> optuna.samplers.BaseSampler:
-    if isinstance(sampler, optuna.samplers.BaseSampler):
-        return sampler
-    if sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
-    if sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if sampler == "grid":
-        return optuna.samplers.GridSampler(space.grid(GRID_POINTS), seed=seed)
-    if sampler == "qmc":
-        return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
-    if sampler == "cmaes":
-        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
-    if sampler == "gp":
-        try:
-            import torch  # noqa: F401  (GPSampler needs it)
-        except ImportError:
-            raise BoostTuneError(
-                "sampler='gp' needs PyTorch: pip install torch, or choose another sampler."
-            ) from None
-        return optuna.samplers.GPSampler(seed=seed)
-    raise BoostTuneError(
-        f"The 'sampler' parameter must be one of {list(SAMPLERS)} or an Optuna sampler; got "
-        f"{sampler!r} instead."
-    )
+REJECTED_KEY = "rejected_by_library"  # a failed trial's reason, in its user attrs
 
 
-def make_pruner(pruner: str | optuna.pruners.BasePruner | None,
-                n_folds: int) -> optuna.pruners.BasePruner:
-    if isinstance(pruner, optuna.pruners.BasePruner):
-        return pruner
-    if pruner in (None, "none"):
-        return optuna.pruners.NopPruner()
-    if pruner == "paired":
-        return PairedPruner()
-    if pruner == "median":
-        # folds are fixed, so a trial's first-fold score compares directly with earlier trials'
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
-    if pruner == "successive_halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1)
-    if pruner == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=n_folds)
-    if pruner == "wilcoxon":
-        return optuna.pruners.WilcoxonPruner(p_threshold=0.1)
-    raise BoostTuneError(
-        f"The 'pruner' parameter must be one of {list(PRUNERS)} or an Optuna pruner; got "
-        f"{pruner!r} instead."
-    )
-
-
-class PairedPruner(optuna.pruners.BasePruner):
-    """Prune a trial that trails the best trial, on the same folds, by more than noise allows.
-
-    Intermediate values are running CV means after each fold, so fold scores are recovered by
-    differencing. On fold k a trial is pruned when its mean per-fold gap to the best trial is
-    below ``-z * sigma / sqrt(k + 1)``; sigma is the median spread of per-fold gaps between
-    completed trials and the best one. Comparing fold by fold cancels fold difficulty, which
-    makes the test far sharper than comparing raw running means (MedianPruner).
-    """
-
-    def __init__(self, n_startup_trials: int = 5, z: float = 2.0) -> None:
-        self.n_startup_trials = n_startup_trials
-        self.z = z
-
-    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
-        step = trial.last_step
-        complete = study.get_trials(deepcopy=False,
-                                    states=(optuna.trial.TrialState.COMPLETE,))
-        if step is None or len(complete) < self.n_startup_trials:
-            return False
-        sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
-        best = _fold_scores(study.best_trial)
-        spreads = [np.std(sign * (_fold_scores(t) - best), ddof=1) for t in complete
-                   if t.number != study.best_trial.number and len(_fold_scores(t)) == len(best)]
-        if not spreads or len(best) <= step:
-            return False
-        gap = float(np.mean(sign * (_fold_scores(trial)[: step + 1] - best[: step + 1])))
-        return gap < -self.z * float(np.median(spreads)) / math.sqrt(step + 1)
-
-
-def _fold_scores(trial: optuna.trial.FrozenTrial) -> np.ndarray:
-    """Per-fold scores from the running means a trial reported after each fold."""
-    means = np.array([trial.intermediate_values[k] for k in sorted(trial.intermediate_values)])
-    totals = means * np.arange(1, len(means) + 1)
-    return np.diff(totals, prepend=0.0)
-
-
-FINALIZE_SHARE = 0.03  # of the budget, kept for learning curves and test predictions
-FINALIZE_RUN_SHARE = 0.15  # and of the best run's time: predicting with big models costs more
-PACE_MARGIN = 1.25  # a trial is cut once its folds run this much slower than it can afford
-
-
-@dataclass
-class Budget:
-    """Wall-clock budget of a whole run; the search leaves time for finalize's extra seeds."""
-
-    timeout: float | None
-    extra_runs: float  # CV runs' worth of work finalize still needs (extra seeds, refits)
-    started: float = field(default_factory=time.perf_counter)
-    best_run_seconds: float = 0.0
-    interrupted: bool = False  # Ctrl-C: end the search, keep what finished
-
-    def exhausted(self) -> bool:
-        if self.interrupted:
-            return True
-        left = self.search_seconds_left()
-        return left is not None and left <= 0
-
-    def search_seconds_left(self) -> float | None:
-        """Seconds the search may still use; None without a timeout."""
-        if self.timeout is None:
-            return None
-        # finalize's extra CV runs, plus its curves and test predictions (a small share)
-        reserve = ((self.extra_runs + FINALIZE_RUN_SHARE) * self.best_run_seconds
-                   + FINALIZE_SHARE * self.timeout)
-        return self.started + self.timeout - reserve - time.perf_counter()
-
-    def seconds_left(self) -> float | None:
-        """Seconds left of the whole run; None without a timeout."""
-        if self.timeout is None:
-            return None
-        return self.started + self.timeout - time.perf_counter()
-
-    def trial_stop(self, n_folds: int, folds_done: list[int]) -> Callable[[], bool]:
-        """A poll that says when to cut a trial: the budget is spent, or the trial cannot
-        finish in the time it had when it started, judged by its pace: once the folds begun
-        so far (``folds_done[0]`` finished, one running) take over their share of that time,
-        with a margin. Cutting it then, not at the deadline, frees the rest for other trials
-        (on letter, a low-rate trial of 4 minutes blocked the rest of a 300 s search)."""
-        started, left = time.perf_counter(), self.search_seconds_left()
-        if left is None:
-            return self.exhausted  # no timeout: only Ctrl-C cuts a trial
-
-        def stop() -> bool:  # polled every boosting round
-            share = PACE_MARGIN * left * (folds_done[0] + 1) / n_folds
-            return self.exhausted() or time.perf_counter() - started > share
-
-        return stop
-
+class ParamsRejected(Exception):
+    """A trial whose params the library refused: the trial fails, the search goes on."""
 
 @dataclass
 class Objective:
@@ -183,6 +42,7 @@ class Objective:
     budget: Budget
     report_fold_scores: bool = False  # the Wilcoxon pruner compares fold by fold
     device: Device = CPU
+    native_errors: tuple[type[BaseException], ...] = ()  # the library's "bad params" errors
     best_run: CVRun | None = None  # this process's best run, kept to reuse in finalize
     best_trial: int | None = None
     n_run: int = 0  # trials this process ran
@@ -190,6 +50,7 @@ class Objective:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _free: list[Backend] = field(default_factory=list, repr=False)  # backends no trial uses
     _copies: list[Backend] = field(default_factory=list, repr=False)
+    _fixed_checked: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         self._free.append(self.backend)
@@ -221,11 +82,11 @@ class Objective:
         except BudgetExhausted:
             trial.set_user_attr("stopped_by_budget", True)
             raise optuna.TrialPruned("time budget spent") from None
-        except (lgb.basic.LightGBMError, xgb.core.XGBoostError) as exc:
-            raise BoostTuneError(
-                f"{self.backend.name} rejected the params {params}: {exc}. Check the names and "
-                "values of fixed params and of your search space."
-            ) from None
+        except self.native_errors as exc:
+            self._check_fixed_params(backend)
+            reason = f"{self.backend.name} rejected the params {params}: {first_line(exc)}"
+            trial.set_user_attr(REJECTED_KEY, reason)
+            raise ParamsRejected(reason) from None
         finally:
             with self._lock:
                 self._free.append(backend)
@@ -233,6 +94,23 @@ class Objective:
         trial.set_user_attr("fold_scores", run.fold_scores)
         self._keep_if_best(trial, run, params)
         return run.score
+
+    def _check_fixed_params(self, backend: Backend) -> None:
+        """Once, after a rejection: do the user's fixed params train alone (one round)? If
+        not, no trial can succeed, so the run stops with that error instead of failing each."""
+        if self._fixed_checked:
+            return
+        self._fixed_checked = True
+        try:
+            backend.fit_fold(dict(self.space.fixed), 0, self.seed, stop=lambda: True)
+        except BudgetExhausted:
+            return  # it trained a round: the fixed params are fine
+        except self.native_errors as exc:
+            raise BoostTuneError(
+                f"{self.backend.name} rejected the fixed params {dict(self.space.fixed)}: "
+                f"{first_line(exc)}. Check their names and values (fixed=... or the space's "
+                "fixed part)."
+            ) from None
 
     def _take_backend(self) -> Backend:
         """A backend no other trial is using: native datasets are not documented as safe to
@@ -252,8 +130,8 @@ class Objective:
     def top(self, study: optuna.Study, k: int) -> list[tuple[int, float, dict[str, Any]]]:
         """The k best complete trials as (number, value, params), best first."""
         complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
-        ranked = sorted(complete, key=lambda t: (sign * float(t.value or 0.0), t.number))
+        goal = Direction.of(study.direction)
+        ranked = sorted(complete, key=lambda t: (goal.sort_key(float(t.value or 0.0)), t.number))
         return [(t.number, float(t.value or 0.0), dict(t.user_attrs[PARAMS_KEY]))
                 for t in ranked[:k]]
 
@@ -262,10 +140,10 @@ class Objective:
         return self.best_run if self.best_trial == trial else None
 
     def _keep_if_best(self, trial: optuna.Trial, run: CVRun, params: dict[str, Any]) -> None:
-        maximize = trial.study.direction == optuna.study.StudyDirection.MAXIMIZE
+        goal = Direction.of(trial.study.direction)
         with self._lock:
             best = self.best_run
-            if best is None or (run.score > best.score if maximize else run.score < best.score):
+            if best is None or goal.better(run.score, best.score):
                 self.best_run, self.best_trial = run, trial.number
                 self.budget.best_run_seconds = run.seconds
 
@@ -311,7 +189,8 @@ def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
         left = None if n_trials is None else n_trials - n_counted(study, running=False)
         # on a GPU, collect each trial's boosters at once: that frees their device memory
         study.optimize(objective, n_trials=1 if first_only else left, n_jobs=n_jobs,
-                       callbacks=[after_trial], gc_after_trial=objective.device.is_gpu)
+                       callbacks=[after_trial], gc_after_trial=objective.device.is_gpu,
+                       catch=(ParamsRejected,))
 
     previous = _catch_interrupt(objective.budget)
     settings = objective.backend.settings
@@ -329,6 +208,12 @@ def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
     if not _has_complete(study):
+        rejected = [t.user_attrs[REJECTED_KEY] for t in study.get_trials(deepcopy=False)
+                    if REJECTED_KEY in t.user_attrs]
+        if rejected:
+            raise BoostTuneError(
+                f"Every trial failed: {rejected[0]}. Check the names and ranges of your "
+                "search space.")
         raise BoostTuneError(
             "No trial finished within the budget; raise timeout or lower the round ceiling."
         )
@@ -351,7 +236,3 @@ def _catch_interrupt(budget: Budget) -> Any:
               "(Ctrl-C again to abort)", file=sys.stderr, flush=True)
 
     return signal.signal(signal.SIGINT, on_interrupt)
-
-
-def grid_size(space: SearchSpace) -> int:
-    return math.prod(len(v) for v in space.grid(GRID_POINTS).values())

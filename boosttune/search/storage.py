@@ -19,7 +19,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from boosttune.errors import BoostTuneError
+from boosttune.core.errors import BoostTuneError
 
 HEARTBEAT_SECONDS = 10  # a live worker stamps its running trial this often
 GRACE_SECONDS = 60  # a trial unstamped this long belongs to a dead worker: FAIL

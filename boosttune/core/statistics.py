@@ -1,0 +1,93 @@
+"""Statistics of cross-validated scores: fold scores, seed averages, standard errors.
+
+Score definition (documented, and what tests recompute): a seed's CV score is the mean of its
+fold scores; the reported score is the mean over seeds, with the standard deviation over seeds.
+``oof_score`` is the mean over folds of the metric on the seed-averaged OOF predictions.
+
+Standard error (``std_error``) and 95% interval: over the J = folds × seeds fold scores with
+variance s², corrected for the overlap of training sets (Nadeau & Bengio, 2003):
+SE² = (1/J + n_valid/n_train) · s²; interval = mean ± t(0.975, J−1) · SE. Fold scores of one
+fold are correlated across seeds and training sets overlap, which the plain s²/J ignores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from boosttune.core.folds import Folds
+from boosttune.core.metrics import Direction
+from boosttune.core.results import CVRun, CVScore, SeedAverage
+from boosttune.core.task import Task
+
+
+def corrected_std_error(values: np.ndarray, valid_to_train: float) -> float:
+    """Nadeau–Bengio standard error of the mean of J resampled scores (see module doc)."""
+    if len(values) < 2:
+        return float("nan")
+    return float(np.sqrt((1 / len(values) + valid_to_train) * np.var(values, ddof=1)))
+
+
+def interval(mean: float, std_error: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    if not np.isfinite(std_error) or n < 2:
+        return (float("nan"), float("nan"))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * std_error
+    return (mean - half, mean + half)
+
+
+def target_of(task: Task, rows: np.ndarray) -> np.ndarray:
+    y = task.y[rows]
+    return y.astype(np.int64) if task.kind != "regression" else y
+
+
+def fold_score(task: Task, rows: np.ndarray, pred: np.ndarray) -> float:
+    weights = None if task.weights is None else task.weights[rows]
+    return task.metric(target_of(task, rows), pred, weights)
+
+
+def empty_predictions(task: Task, n_rows: int) -> np.ndarray:
+    shape = (n_rows, task.n_classes) if task.kind == "multiclass" else (n_rows,)
+    return np.full(shape, np.nan)
+
+
+def _score(task: Task, folds: Folds, runs: list[CVRun], oof: np.ndarray) -> CVScore:
+    table = pd.DataFrame([
+        {"seed": r.seed, "fold": f.fold, "score": s, "n_rounds": f.n_rounds}
+        for r in runs for f, s in zip(r.fits, r.fold_scores, strict=True)
+    ])
+    per_seed = [r.score for r in runs]
+    oof_score = float(np.mean([fold_score(task, valid, oof[valid]) for _, valid in folds.splits]))
+    std = float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else 0.0
+    mean = float(np.mean(per_seed))
+    se = corrected_std_error(table["score"].to_numpy(), valid_to_train(folds))
+    return CVScore(task.metric.name, task.metric.direction, mean, std, per_seed, table,
+                   oof_score, se, interval(mean, se, len(table)))
+
+
+def valid_to_train(folds: Folds) -> float:
+    return float(np.mean([len(v) / len(t) for t, v in folds.splits]))
+
+
+def paired_difference(runs_a: Sequence[CVRun], runs_b: Sequence[CVRun], direction: str,
+                      folds: Folds) -> dict[str, float]:
+    """How much better A scores than B on the same (seed, fold) cells, with its uncertainty.
+
+    Positive means A is better in the metric's direction; the standard error is the corrected
+    one of the module doc, over the paired per-fold differences.
+    """
+    sign = Direction.of(direction).sign
+    diffs = np.array([sign * (a - b) for ra, rb in zip(runs_a, runs_b, strict=True)
+                      for a, b in zip(ra.fold_scores, rb.fold_scores, strict=True)])
+    se = corrected_std_error(diffs, valid_to_train(folds))
+    mean = float(diffs.mean())
+    low, high = interval(mean, se, len(diffs))
+    return {"difference": mean, "std_error": se, "interval_95_low": low,
+            "interval_95_high": high, "cells": len(diffs)}
+
+
+def summarize_runs(task: Task, folds: Folds, runs: list[CVRun]) -> SeedAverage:
+    oof = np.nanmean(np.stack([r.oof for r in runs]), axis=0) if len(runs) > 1 else runs[0].oof
+    return SeedAverage(runs, oof, _score(task, folds, runs, oof))

@@ -1,0 +1,133 @@
+"""The run directory: the sole owner of its file names and of reading manifest.json.
+
+params.json · oof.parquet · test_pred.parquet · folds.parquet · scores.csv · trials.csv ·
+selection.csv · nested.csv · curves.parquet · study.db · manifest.json. Every file is
+written atomically and manifest.json last: a directory with a manifest is a complete run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+
+from boosttune.core.errors import BoostTuneError
+from boosttune.core.manifest import Manifest
+from boosttune.io.atomic import to_json, write_csv, write_parquet, write_text
+
+PARAMS, OOF, TEST_PRED, FOLDS = "params.json", "oof.parquet", "test_pred.parquet", "folds.parquet"
+SCORES, TRIALS, SELECTION, NESTED = "scores.csv", "trials.csv", "selection.csv", "nested.csv"
+CURVES, STUDY, MANIFEST = "curves.parquet", "study.db", "manifest.json"
+EXPORTS = (PARAMS, OOF, TEST_PRED, FOLDS, SCORES, TRIALS, CURVES, MANIFEST)
+
+
+@dataclass
+class RunFiles:
+    """What a run directory holds, in memory."""
+
+    params: dict[str, Any]
+    oof: pd.DataFrame
+    folds: pd.DataFrame
+    scores: pd.DataFrame
+    trials: pd.DataFrame
+    manifest: Manifest
+    test_pred: pd.DataFrame | None = None
+    selection: pd.DataFrame | None = None
+    nested: pd.DataFrame | None = None
+    curves: pd.DataFrame | None = None
+
+
+def write_run(path: Path, files: RunFiles, study: optuna.Study | None,
+              before_manifest: Callable[[], None] | None = None) -> Path:
+    """Write every file, then (after ``before_manifest()``) the manifest."""
+    write_text(path / PARAMS, to_json(files.params))
+    write_parquet(path / OOF, files.oof)
+    if files.test_pred is not None:
+        write_parquet(path / TEST_PRED, files.test_pred)
+    write_parquet(path / FOLDS, files.folds)
+    write_csv(path / SCORES, files.scores)
+    write_csv(path / TRIALS, _flat_trials(files.trials))
+    for name, frame in ((SELECTION, files.selection), (NESTED, files.nested)):
+        if frame is not None:
+            write_csv(path / name, frame)
+    if files.curves is not None:
+        write_parquet(path / CURVES, files.curves)
+    if study is not None and not (path / STUDY).exists():
+        _copy_study(study, path / STUDY)
+    if before_manifest is not None:
+        before_manifest()
+    write_manifest(path, files.manifest)
+    return path
+
+
+def write_manifest(path: Path, manifest: Manifest) -> None:
+    write_text(path / MANIFEST, to_json(manifest.to_dict()))
+
+
+def read_manifest(path: Path) -> Manifest:
+    """The manifest of the run directory ``path``; a clear error where it is missing or
+    unreadable."""
+    file = path / MANIFEST
+    if not file.exists():
+        raise BoostTuneError(
+            f"{path} is not a finished run directory (no {MANIFEST}); was the run killed?")
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BoostTuneError(f"{file} is not valid JSON ({exc}); the run directory is "
+                             "damaged: run it again or delete it.") from None
+    return Manifest.from_dict(raw, str(file))
+
+
+def read_run(path: Path) -> RunFiles:
+    manifest = read_manifest(path)
+    return RunFiles(
+        params=json.loads((path / PARAMS).read_text(encoding="utf-8")),
+        oof=pd.read_parquet(path / OOF),
+        folds=pd.read_parquet(path / FOLDS),
+        scores=pd.read_csv(path / SCORES),
+        trials=pd.read_csv(path / TRIALS),
+        manifest=manifest,
+        test_pred=_read_if(path / TEST_PRED),
+        selection=_read_if(path / SELECTION),
+        nested=_read_if(path / NESTED),
+        curves=_read_if(path / CURVES),
+    )
+
+
+def load_study(path: Path, manifest: Manifest) -> optuna.Study | None:
+    """The run's study from its study.db, if the directory has one."""
+    if not (path / STUDY).exists():
+        return None
+    url = f"sqlite:///{(path / STUDY).resolve()}"
+    name = manifest.study_name or optuna.get_all_study_names(storage=url)[0]
+    return optuna.load_study(study_name=name, storage=url)
+
+
+def _copy_study(study: optuna.Study, target: Path) -> None:
+    """A SQLite copy of the study (for the report and optuna-dashboard), renamed into place."""
+    partial = target.with_name(f".{target.name}.partial")
+    partial.unlink(missing_ok=True)
+    # Optuna's Study has no public handle on its storage; copy_study needs it for in-memory ones
+    optuna.copy_study(from_study_name=study.study_name, from_storage=study._storage,
+                      to_storage=f"sqlite:///{partial.resolve()}")
+    os.replace(partial, target)
+
+
+def _flat_trials(trials: pd.DataFrame) -> pd.DataFrame:
+    # list- and dict-valued cells (fold scores, params) become JSON text: the CSV reads back
+    return trials.apply(
+        lambda col: col.map(lambda v: json.dumps(v) if isinstance(v, (list, dict)) else v)
+    )
+
+
+def _read_if(path: Path) -> pd.DataFrame | None:
+    if not path.exists():
+        return None
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)

@@ -1,0 +1,163 @@
+"""Finalize: re-run the chosen params over the seeds, evaluate, fit what predicts the test
+rows, and build the TuneResult."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+from scipy import stats
+
+from boosttune.backends.base import Backend
+from boosttune.core.folds import make_folds
+from boosttune.core.results import NestedReport, SeedAverage
+from boosttune.core.statistics import paired_difference, summarize_runs
+from boosttune.pipeline.curves import diagnose_curves, learning_curves
+from boosttune.pipeline.outputs import Timing, build_manifest, oof_frame, test_frame, trials_frame
+from boosttune.pipeline.prepare import make_backend
+from boosttune.pipeline.search import Searched, refit_share
+from boosttune.pipeline.selection import select_robust
+from boosttune.result import Ensemble, TuneResult
+from boosttune.search.budget import FINALIZE_RUN_SHARE, Budget
+from boosttune.search.crossval import cross_validate
+from boosttune.search.storage import wait_for_running
+
+
+@dataclass
+class Delivered:
+    """What predicts the test rows, and how it was chosen."""
+
+    refit: str  # the refit actually used
+    n_rounds: int  # rounds of a model refit on all rows
+    ensemble: Ensemble
+
+
+def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) -> TuneResult:
+    prepared, config, study = searched.prepared, searched.config, searched.study
+    started = time.perf_counter()
+    task, folds, backend = prepared.task, prepared.folds, prepared.backend
+    if config.storage.url:
+        wait_for_running(study)  # other workers' trials count: finalize on the whole search
+    seeds = config.seed_list
+    backends = _seed_backends(searched)
+    candidates = searched.objective.top(study, config.finalize.top_k)
+    chosen, selection = select_robust(backends, candidates, seeds,
+                                      searched.objective.reusable_run(candidates[0][0]),
+                                      config.finalize.select)
+    final = summarize_runs(task, folds, chosen.runs)
+    curves = learning_curves(backend, prepared.spec.predict, final.runs[0])
+    verdict, per_fold = diagnose_curves(curves, config.fit.max_rounds,
+                                        task.metric.greater_is_better)
+    evaluation = _evaluation(searched, backends, chosen.params, final, selection, chosen.trial)
+    if nested is not None:
+        evaluation["nested"] = nested.summary()
+    delivered = _deliver(searched, final, chosen.params)
+    test_pred = None if task.X_test is None else delivered.ensemble.predict_matrix(task.X_test)
+    timing.stages["finalize"] = time.perf_counter() - started
+    timing.native_seconds = searched.objective.native_seconds + sum(  # trials' copies too
+        {id(b): b.native_seconds for b in backends if b is not backend}.values())
+    manifest = build_manifest(searched, final, chosen.params, evaluation, timing,
+                              refit_used=delivered.refit, refit_rounds=delivered.n_rounds,
+                              diagnosis={"verdict": verdict.verdict, "reason": verdict.reason,
+                                         "folds": [d.verdict for d in per_fold]})
+    return TuneResult(
+        model=config.model,
+        best_params=dict(study.trials[chosen.trial].params),
+        params=backend.export_params(chosen.params, delivered.n_rounds),
+        score=final.score,
+        oof=oof_frame(task, folds, final),
+        test_pred=test_frame(task, test_pred),
+        trials=trials_frame(study),
+        folds=folds,
+        manifest=manifest,
+        study=study,
+        ensemble=delivered.ensemble,
+        evaluation=evaluation,
+        selection=selection,
+        nested=nested,
+        curves=curves,
+    )
+
+
+def _seed_backends(searched: Searched) -> list[Backend]:
+    """One backend per finalize seed: the search's own, or one on reshuffled folds."""
+    prepared, config = searched.prepared, searched.config
+    backend = prepared.backend
+    return [backend] + [
+        make_backend(prepared.spec, prepared.task,
+                     make_folds(prepared.task, config.cv.folds, config.cv.scheme, s),
+                     backend.settings, prepared.space) if config.cv.reshuffle else backend
+        for s in config.seed_list[1:]
+    ]
+
+
+def _evaluation(searched: Searched, backends: list[Backend], params: dict[str, Any],
+                final: SeedAverage, selection: pd.DataFrame, chosen: int) -> dict[str, Any]:
+    prepared, config = searched.prepared, searched.config
+    task, folds, seeds = prepared.task, prepared.folds, config.seed_list
+    evaluation: dict[str, Any] = {
+        "selection": _selection_summary(selection, chosen, config.finalize.select)}
+    if config.evaluation.compare_default:
+        default_runs = [cross_validate(b, dict(prepared.space.fixed), s)
+                        for b, s in zip(backends, seeds, strict=True)]
+        evaluation["tuned_minus_default"] = paired_difference(
+            final.runs, default_runs, task.metric.direction, folds)
+    if config.evaluation.compare_policies:
+        evaluation["fold_minus_inner"] = _policy_optimism(searched, backends, params, final)
+    return evaluation
+
+
+def _deliver(searched: Searched, final: SeedAverage, params: dict[str, Any]) -> Delivered:
+    """The ensemble that predicts: fold models, models refit on all rows, or both."""
+    prepared, seeds = searched.prepared, searched.config.seed_list
+    backend = prepared.backend
+    n_rounds = backend.refit_rounds(final.score.table["n_rounds"].mean())
+    refit = _affordable_refit(prepared.refit, searched.objective.budget, final.runs[0].seconds,
+                              len(seeds), prepared.folds.n_splits)
+    fold_members = ([] if refit == "full"
+                    else [(f.model, f.n_rounds) for r in final.runs for f in r.fits])
+    full_members = ([] if refit == "folds"
+                    else [(backend.fit_all(params, n_rounds, s), n_rounds) for s in seeds])
+    ensemble = Ensemble(prepared.spec.name, prepared.spec.predict, fold_members,
+                        prepared.task.encoder, full_members)
+    return Delivered(refit, n_rounds, ensemble)
+
+
+def _affordable_refit(refit: str, budget: Budget, run_seconds: float, n_seeds: int,
+                      n_splits: int) -> str:
+    """'blend' keeps the fold models only when its refits, and the test predictions after
+    them, would overrun the timeout (on letter at 60 s, one trial takes most of it)."""
+    left = budget.seconds_left()
+    if refit != "blend" or left is None:
+        return refit
+    cost = (n_seeds * refit_share(refit, n_splits) + FINALIZE_RUN_SHARE) * run_seconds
+    return refit if cost <= left else "folds"
+
+
+def _selection_summary(table: pd.DataFrame, chosen: int, select: str) -> dict[str, Any]:
+    tau = (float(stats.kendalltau(table["search_rank"], table["selected_rank"]).statistic)
+           if len(table) > 2 else None)
+    return {"top_k": len(table), "select": select, "chosen_trial": chosen,
+            "search_best_trial": int(table["trial"].iloc[0]),
+            "stable": chosen == int(table["trial"].iloc[0]), "kendall_tau": tau}
+
+
+def _policy_optimism(searched: Searched, backends: list[Backend], params: dict[str, Any],
+                     final: SeedAverage) -> dict[str, float]:
+    """Score the chosen params under the other early-stopping policy on the same folds."""
+    prepared, seeds = searched.prepared, searched.config.seed_list
+    settings = prepared.backend.settings
+    other = replace(settings, early_stopping="inner" if settings.early_stopping == "fold"
+                    else "fold")
+    rebuilt: dict[int, Backend] = {}
+    for b in backends:
+        rebuilt.setdefault(id(b), make_backend(prepared.spec, prepared.task, b.folds, other,
+                                               prepared.space))
+    other_runs = [cross_validate(rebuilt[id(b)], params, s)
+                  for b, s in zip(backends, seeds, strict=True)]
+    fold_runs, inner_runs = ((final.runs, other_runs) if settings.early_stopping == "fold"
+                             else (other_runs, final.runs))
+    return paired_difference(fold_runs, inner_runs, prepared.task.metric.direction,
+                             backends[0].folds)

@@ -1,0 +1,116 @@
+"""The frames and the manifest a run delivers: OOF and test predictions, the trials table,
+and the record of what ran (built here only, read through core.manifest.Manifest)."""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from boosttune._version import __version__
+from boosttune.core.folds import Folds
+from boosttune.core.manifest import Manifest
+from boosttune.core.predictions import add_predictions, pred_columns
+from boosttune.core.results import SeedAverage
+from boosttune.core.task import Task
+from boosttune.pipeline.search import Searched
+from boosttune.search.storage import redacted, storage_url
+
+LIBRARIES = ("lightgbm", "xgboost", "optuna", "scikit-learn", "pandas", "numpy")
+
+
+@dataclass
+class Timing:
+    """Seconds per stage of the data flow, and inside native train and predict calls."""
+
+    started: float
+    stages: dict[str, float] = field(default_factory=dict)
+    native_seconds: float = 0.0
+
+
+def task_columns(task: Task) -> list[str]:
+    return pred_columns(task.classes, task.kind == "multiclass")
+
+
+def oof_frame(task: Task, folds: Folds, final: SeedAverage) -> pd.DataFrame:
+    frame = pd.DataFrame({"row": np.arange(task.n_rows), "fold": folds.fold_of_row(task.n_rows)})
+    add_predictions(frame, final.oof.reshape(task.n_rows, -1), task_columns(task))
+    codes = task.y.astype(np.int64) if task.classes is not None else None
+    frame["target"] = task.decode_labels(codes) if codes is not None else task.y
+    return frame
+
+
+def test_frame(task: Task, test_pred: np.ndarray | None) -> pd.DataFrame | None:
+    if test_pred is None:
+        return None
+    frame = pd.DataFrame()
+    if task.test_ids is not None:
+        frame[str(task.test_ids.name)] = task.test_ids.to_numpy()
+    return add_predictions(frame, test_pred, task_columns(task))
+
+
+def trials_frame(study: optuna.Study) -> pd.DataFrame:
+    frame = study.trials_dataframe(
+        attrs=("number", "value", "state", "duration", "params", "user_attrs"))
+    if "duration" in frame:
+        frame["duration"] = frame["duration"].dt.total_seconds()
+    return frame
+
+
+def build_manifest(searched: Searched, final: SeedAverage, params_used: dict[str, Any],
+                   evaluation: dict[str, Any], timing: Timing, *, refit_used: str,
+                   refit_rounds: int, diagnosis: dict[str, Any]) -> Manifest:
+    prepared, config, study = searched.prepared, searched.config, searched.study
+    task, folds, objective = prepared.task, prepared.folds, searched.objective
+    states = [t.state for t in study.trials]
+    wall = time.perf_counter() - timing.started
+    return Manifest(
+        boosttune=__version__,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        versions={name: version(name) for name in LIBRARIES}
+        | {"python": platform.python_version()},
+        model=config.model, task=task.kind, target=task.target_name, classes=task.classes,
+        data={"rows": task.n_rows, "features": len(task.encoder.columns),
+              "sha256": task.data_hash(),
+              "test_rows": None if task.X_test is None else len(task.X_test)},
+        features=task.encoder.columns, categories=task.encoder.categories,
+        cv={"scheme": folds.scheme, "n_splits": folds.n_splits, "seed": folds.seed},
+        search={
+            "n_trials": len(states),
+            "n_complete": states.count(optuna.trial.TrialState.COMPLETE),
+            "n_pruned": states.count(optuna.trial.TrialState.PRUNED),
+            "n_failed": states.count(optuna.trial.TrialState.FAIL),
+            "best_trial": study.best_trial.number,
+            "interrupted": objective.budget.interrupted,
+            "trials_at_once": objective.parallel,
+        },
+        best_params=dict(study.best_params),
+        params_used=params_used,
+        score=final.score.summary(),
+        timing={"wall_seconds": wall, "search_seconds": timing.stages.get("search", 0.0),
+                "native_seconds": timing.native_seconds, "stages": dict(timing.stages)},
+        config=config.to_dict(),
+        resolved={
+            "metric": task.metric.name, "cv_scheme": folds.scheme,
+            "space": prepared.space.to_dict(), "seeds": config.seed_list,
+            "n_trials": searched.n_trials, "refit_used": refit_used,
+            "refit_rounds": refit_rounds, "n_jobs": prepared.backend.settings.n_threads,
+            "trials_at_once": objective.parallel,
+            "storage": None if not config.storage.url
+            else redacted(storage_url(config.storage.url)),
+            "study_name": study.study_name,
+        },
+        device=prepared.device.kind,
+        device_detail=prepared.device.record(),
+        evaluation=evaluation,
+        headstart=searched.headstart,
+        diagnosis=diagnosis,
+    )
+

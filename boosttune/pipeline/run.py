@@ -1,0 +1,76 @@
+"""The pipeline: prepare → (nested evaluation) → search → finalize, each stage timed.
+
+``run`` is what ``tune()``, the estimators and ``boosttune run`` call; ``work`` runs one
+worker's share of a shared study without finalizing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+from typing import Any, TypeAlias
+
+import numpy as np
+import pandas as pd
+
+from boosttune.config import RunConfig, Storage
+from boosttune.core.errors import BoostTuneError
+from boosttune.core.results import NestedReport
+from boosttune.core.task import as_frame
+from boosttune.pipeline.finalize import finalize
+from boosttune.pipeline.nested import nested_cv
+from boosttune.pipeline.outputs import Timing
+from boosttune.pipeline.prepare import Prepared, prepare
+from boosttune.pipeline.search import Searched, search
+from boosttune.result import TuneResult
+
+Frame: TypeAlias = pd.DataFrame | np.ndarray
+
+
+def run(train: Frame, target: Any, test: Frame | None, config: RunConfig) -> TuneResult:
+    """Tune, evaluate and deliver: the whole data flow on one machine (see ``tune``)."""
+    searched, timing, nested = _search_stages(train, target, test, config)
+    return finalize(searched, timing, nested)
+
+
+def work(train: Frame, target: Any, test: Frame | None, config: RunConfig) -> int:
+    """This worker's share of a shared study; returns how many trials it ran."""
+    if not config.storage.url:
+        raise BoostTuneError("work() needs storage= (an Optuna RDB URL or a SQLite path) "
+                             "shared with the other workers.")
+    # the same sampler seed in every worker would propose the same trials: one per process
+    config = replace(config, search=replace(config.search,
+                                            sampler_seed=config.seed + os.getpid()))
+    searched, _, _ = _search_stages(train, target, test, config)
+    return searched.objective.n_run
+
+
+def _search_stages(train: Frame, target: Any, test: Frame | None, config: RunConfig
+                   ) -> tuple[Searched, Timing, NestedReport | None]:
+    timing = Timing(time.perf_counter())
+    prepared = _timed(timing, "prepare", lambda: prepare(train, target, test, config))
+    nested = None
+    if config.evaluation.nested:
+        nested = _timed(timing, "nested", lambda: _nested(prepared, train, target))
+    searched = _timed(timing, "search", lambda: search(prepared))
+    return searched, timing, nested
+
+
+def _nested(prepared: Prepared, train: Frame, target: Any) -> NestedReport:
+    """A whole tuning inside each outer fold, with its share of the timeout."""
+    config = prepared.config
+    outer = config.evaluation.nested or 2
+    inner = replace(config, evaluation=replace(config.evaluation, nested=None),
+                    timeout=None if config.timeout is None else config.timeout / (outer + 1),
+                    progress=False, storage=Storage(), device=prepared.device)
+    return nested_cv(prepared.task, as_frame(train, "train"), target, outer, inner,
+                     lambda rows, y, cfg: run(rows, y, None, cfg))
+
+
+def _timed(timing: Timing, stage: str, step: Any) -> Any:
+    started = time.perf_counter()
+    try:
+        return step()
+    finally:
+        timing.stages[stage] = time.perf_counter() - started

@@ -1,0 +1,128 @@
+"""Search: open (or resume) the study, give it its head starts, and run this process's share
+of the trials within the budget."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import optuna
+
+from boosttune.config import RunConfig
+from boosttune.pipeline.prepare import Prepared
+from boosttune.search.budget import Budget
+from boosttune.search.headstart import centred_range, enqueue, find_learning_rate, warm_params
+from boosttune.search.objective import Objective, run_search
+from boosttune.search.samplers import grid_size, make_pruner, make_sampler
+from boosttune.search.storage import check_identity, fail_dead_local_trials, open_storage
+
+
+@dataclass
+class Searched:
+    """What the search leaves for finalize."""
+
+    prepared: Prepared
+    study: optuna.Study
+    objective: Objective
+    n_trials: int | None
+    headstart: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def config(self) -> RunConfig:
+        return self.prepared.config
+
+
+def search(prepared: Prepared) -> Searched:
+    config, backend = prepared.config, prepared.backend
+    headstart: dict[str, Any] = {}
+    if config.search.lr_finder:
+        left = (None if config.timeout is None
+                else config.timeout - (time.perf_counter() - prepared.started))
+        headstart["lr_finder"] = find_learning_rate(backend, prepared.space, config.seed, left)
+        prepared = replace(prepared, space=centred_range(prepared.space,
+                                                         headstart["lr_finder"]["chosen"]))
+    n_trials = config.trials_wanted
+    if config.search.sampler == "grid" and n_trials is None:
+        n_trials = grid_size(prepared.space)
+    with _quiet_optuna():
+        study = _open_study(prepared)
+        headstart |= _head_start(study, prepared, n_trials)
+        # data preparation counts toward the budget too
+        budget = Budget(config.timeout, _extra_runs(prepared), started=prepared.started)
+        objective = Objective(backend, prepared.space, config.seed, budget,
+                              report_fold_scores=config.search.pruner == "wilcoxon",
+                              device=prepared.device, native_errors=prepared.spec.native_errors)
+        run_search(study, objective, n_trials, config.progress,
+                   parallel=config.search.parallel_trials and not config.storage.url)
+    return Searched(prepared, study, objective, n_trials, headstart)
+
+
+def _head_start(study: optuna.Study, prepared: Prepared, n_trials: int | None
+                ) -> dict[str, Any]:
+    """A new study starts with earlier runs' best params, then the portfolio; a grid
+    enumerates its own trials and takes no head start; no more head-start trials than the run
+    has (one left waiting would show in the trials and the manifest's count)."""
+    config = prepared.config
+    if study.trials or config.search.sampler == "grid":
+        return {}
+    warm = warm_params(config.search.warm_start)[:n_trials]
+    found = {"warm_start": enqueue(study, prepared.space, warm)}
+    if config.search.portfolio:
+        room = None if n_trials is None else n_trials - len(warm)
+        found["portfolio"] = enqueue(study, prepared.space,
+                                     list(prepared.spec.portfolio)[:room])
+    return found
+
+
+def refit_share(refit: str, n_splits: int) -> float:
+    """A refit on all rows as a share of one CV run's time: rows and rounds both grow by
+    k/(k-1) over a fold's, and a run fits k folds."""
+    if refit == "folds":
+        return 0.0
+    k = n_splits
+    return (k / (k - 1)) ** 2 / k
+
+
+def _extra_runs(prepared: Prepared) -> float:
+    """CV runs' worth of work finalize still needs after the search's best run."""
+    config = prepared.config
+    per_seed = (config.finalize.top_k + config.evaluation.compare_default
+                + config.evaluation.compare_policies
+                + refit_share(prepared.refit, prepared.folds.n_splits))
+    return len(config.seed_list) * per_seed - 1
+
+
+def _open_study(prepared: Prepared) -> optuna.Study:
+    """A new in-memory study, or the named study in storage (created or resumed)."""
+    config, task = prepared.config, prepared.task
+    seed = config.seed if config.search.sampler_seed is None else config.search.sampler_seed
+    sampler = make_sampler(config.search.sampler, seed, prepared.space)
+    pruner = make_pruner(config.search.pruner, prepared.folds.n_splits)
+    if not config.storage.url:
+        return optuna.create_study(direction=task.metric.direction, sampler=sampler,
+                                   pruner=pruner)
+    study = optuna.create_study(
+        storage=open_storage(config.storage.url),
+        study_name=config.storage.study_name or "boosttune",
+        direction=task.metric.direction, sampler=sampler, pruner=pruner, load_if_exists=True)
+    fit = config.fit
+    check_identity(study, {
+        "data_sha256": task.data_hash(), "folds_sha256": prepared.folds.digest(),
+        "model": config.model, "metric": task.metric.name, "space": prepared.space.to_dict(),
+        "early_stopping": [fit.early_stopping, fit.early_stopping_rounds, fit.max_rounds],
+    })
+    fail_dead_local_trials(study)
+    return study
+
+
+@contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(level)

@@ -1,0 +1,60 @@
+"""The time budget of a whole run: what the search may still spend, what finalize keeps, and
+when to cut a trial that cannot finish."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+FINALIZE_SHARE = 0.03  # of the budget, kept for learning curves and test predictions
+FINALIZE_RUN_SHARE = 0.15  # and of the best run's time: predicting with big models costs more
+PACE_MARGIN = 1.25  # a trial is cut once its folds run this much slower than it can afford
+
+
+@dataclass
+class Budget:
+    """Wall-clock budget of a whole run; the search leaves time for finalize's extra seeds."""
+
+    timeout: float | None
+    extra_runs: float  # CV runs' worth of work finalize still needs (extra seeds, refits)
+    started: float = field(default_factory=time.perf_counter)
+    best_run_seconds: float = 0.0
+    interrupted: bool = False  # Ctrl-C: end the search, keep what finished
+
+    def exhausted(self) -> bool:
+        if self.interrupted:
+            return True
+        left = self.search_seconds_left()
+        return left is not None and left <= 0
+
+    def search_seconds_left(self) -> float | None:
+        """Seconds the search may still use; None without a timeout."""
+        if self.timeout is None:
+            return None
+        # finalize's extra CV runs, plus its curves and test predictions (a small share)
+        reserve = ((self.extra_runs + FINALIZE_RUN_SHARE) * self.best_run_seconds
+                   + FINALIZE_SHARE * self.timeout)
+        return self.started + self.timeout - reserve - time.perf_counter()
+
+    def seconds_left(self) -> float | None:
+        """Seconds left of the whole run; None without a timeout."""
+        if self.timeout is None:
+            return None
+        return self.started + self.timeout - time.perf_counter()
+
+    def trial_stop(self, n_folds: int, folds_done: list[int]) -> Callable[[], bool]:
+        """A poll that says when to cut a trial: the budget is spent, or the trial cannot
+        finish in the time it had when it started, judged by its pace: once the folds begun
+        so far (``folds_done[0]`` finished, one running) take over their share of that time,
+        with a margin. Cutting it then, not at the deadline, frees the rest for other trials
+        (on letter, a low-rate trial of 4 minutes blocked the rest of a 300 s search)."""
+        started, left = time.perf_counter(), self.search_seconds_left()
+        if left is None:
+            return self.exhausted  # no timeout: only Ctrl-C cuts a trial
+
+        def stop() -> bool:  # polled every boosting round
+            share = PACE_MARGIN * left * (folds_done[0] + 1) / n_folds
+            return self.exhausted() or time.perf_counter() - started > share
+
+        return stop
