@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from boosttune.backends import tiers
 from boosttune.config import build_config, default
 from boosttune.core.metrics import Direction
 from boosttune.core.predictions import pred_matrix
@@ -38,7 +39,7 @@ class _BoostTuneEstimator(BaseEstimator):
 
     _parameter_constraints: dict = {  # noqa: RUF012  (sklearn reads this class attribute)
         "model": [str],  # any registered backend; checked by the pipeline
-        "preset": [str],
+        "preset": [StrOptions(set(tiers()))],
         "n_trials": [Interval(Integral, 1, None, closed="left"), None],
         "timeout": [Interval(Real, 0, None, closed="neither"), None],
         "cv": [Interval(Integral, 2, None, closed="left"), "cv_object"],

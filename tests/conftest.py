@@ -17,12 +17,14 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
+import boosttune as bt
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("BOOSTTUNE_DATA_DIR", ROOT.parent / "shared" / "datasets"))
 
 # Small budgets keep the default test run short; the models and data are real.
-FAST = {"n_trials": 4, "cv": 3, "max_rounds": 300, "early_stopping_rounds": 20,
-        "progress": False, "n_jobs": 2}
+FAST = {"n_trials": 4, "cv": 3, "progress": False,
+        "fit": bt.Fit(max_rounds=300, early_stopping_rounds=20, n_jobs=2)}
 
 
 @cache

@@ -15,6 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from boosttune.core.manifest import Manifest
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "competitions" / "breast_cancer.toml"
 QUICK = ["--trials", "3", "--seeds", "1", "--quiet"]
@@ -43,8 +45,8 @@ def test_run_on_the_embedded_default_writes_a_full_run_directory(runs):
     submission = pd.read_csv(run_dirs[0] / "submission.csv")
     assert list(submission.columns) == ["id", "target"]
     assert submission["target"].between(0, 1).all() and len(submission) == 114
-    manifest = json.loads((run_dirs[0] / "manifest.json").read_text())
-    assert manifest["competition"] == "breast_cancer" and manifest["holdout_score"] > 0.9
+    manifest = Manifest.from_dict(json.loads((run_dirs[0] / "manifest.json").read_text()))
+    assert manifest.competition == "breast_cancer" and manifest.holdout_score > 0.9
 
 
 def test_leaderboard_in_every_format(runs):
@@ -131,7 +133,7 @@ def test_ctrl_c_keeps_the_finished_trials(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr.decode()
-    manifest = json.loads(next(tmp_path.glob("*/manifest.json")).read_text())
-    assert manifest["search"]["interrupted"] is True, (progress + stderr.decode())[-2000:]
-    assert 4 <= manifest["search"]["n_complete"] < 10000
+    manifest = Manifest.from_dict(json.loads(next(tmp_path.glob("*/manifest.json")).read_text()))
+    assert manifest.search["interrupted"] is True, (progress + stderr.decode())[-2000:]
+    assert 4 <= manifest.search["n_complete"] < 10000
     assert "keeping the finished trials" in (progress + stderr.decode())

@@ -19,8 +19,11 @@ import pytest
 
 import boosttune as bt
 from boosttune.backends import device as dev
+from boosttune.backends import lightgbm as lgb_backend
+from boosttune.backends import preset
+from boosttune.backends import xgboost as xgb_backend
+from boosttune.backends.lightgbm import for_device
 from boosttune.core.errors import BoostTuneError
-from boosttune.spaces import for_device, preset
 from tests.conftest import FAST
 
 HAS_GPU = dev.nvidia_gpu_present()
@@ -30,17 +33,17 @@ needs_gpu = pytest.mark.skipif(not HAS_GPU, reason="no NVIDIA GPU on this machin
 
 @needs_no_gpu
 def test_xgboost_probe_fails_for_real_without_a_gpu_and_is_cached() -> None:
-    probe = dev.probe_xgboost()
+    probe = xgb_backend.probe_xgboost()
     assert not probe.ok and probe.kind == "cpu"
     assert "CUDA" in probe.reason
-    hits = dev.probe_xgboost.cache_info().hits
-    assert dev.probe_xgboost() is probe
-    assert dev.probe_xgboost.cache_info().hits == hits + 1
+    hits = xgb_backend.probe_xgboost.cache_info().hits
+    assert xgb_backend.probe_xgboost() is probe
+    assert xgb_backend.probe_xgboost.cache_info().hits == hits + 1
 
 
 @needs_no_gpu
 def test_lightgbm_probe_names_why_neither_cuda_nor_opencl_works() -> None:
-    probe = dev.probe_lightgbm()
+    probe = lgb_backend.probe_lightgbm()
     assert not probe.ok
     assert "device_type='cuda' is unavailable" in probe.reason
     assert "OpenCL" in probe.reason
@@ -55,8 +58,8 @@ def test_gpu_request_falls_back_to_cpu_with_one_warning_and_the_cpu_result(
         gpu = bt.tune(breast_cancer, "target", model=model, device="gpu", **FAST)
     assert len([w for w in caught if "GPU" in str(w.message)]) == 1
     assert "Training on the CPU instead" in str(caught[0].message)
-    assert gpu.manifest["device"] == "cpu"
-    detail = gpu.manifest["device_detail"]
+    assert gpu.manifest.device == "cpu"
+    detail = gpu.manifest.device_detail
     assert detail["requested"] == "gpu" and detail["used"] == "cpu"
     assert detail["fallback_reason"]
     np.testing.assert_array_equal(gpu.oof["pred"], cpu.oof["pred"])
@@ -68,8 +71,8 @@ def test_auto_picks_the_cpu_silently_where_no_gpu_exists(breast_cancer: pd.DataF
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         result = bt.tune(breast_cancer, "target", model="xgboost", device="auto", **FAST)
-    assert result.manifest["device"] == "cpu"
-    assert result.manifest["device_detail"]["requested"] == "auto"
+    assert result.manifest.device == "cpu"
+    assert result.manifest.device_detail["requested"] == "auto"
 
 
 @needs_no_gpu
@@ -87,7 +90,7 @@ def test_bad_device_name_is_a_clear_error(breast_cancer: pd.DataFrame) -> None:
 
 def test_missing_nvidia_icd_gets_the_registration_advice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dev, "nvidia_gpu_present", lambda: True)
-    reason = dev._lightgbm_reason("not enabled in this build",
+    reason = lgb_backend._lightgbm_reason("not enabled in this build",
                                   ["pthread-Intel(R) Xeon(R) (The pocl project)"])
     assert "not NVIDIA's" in reason and "pocl" in reason
     assert "/etc/OpenCL/vendors/nvidia.icd" in reason and "libnvidia-opencl.so.1" in reason
@@ -157,5 +160,5 @@ def test_gpu_trains_on_the_gpu_and_agrees_with_the_cpu(breast_cancer: pd.DataFra
     cpu = bt.tune(breast_cancer, "target", model=model, **FAST)
     gpu = bt.tune(breast_cancer, "target", model=model, device="gpu", strict_device=True,
                   **FAST)
-    assert gpu.manifest["device"] in ("cuda", "opencl")
+    assert gpu.manifest.device in ("cuda", "opencl")
     assert abs(gpu.score.mean - cpu.score.mean) < 0.01

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 import boosttune as bt
-from boosttune.evaluate import corrected_std_error
+from boosttune.core.statistics import corrected_std_error
 from tests.conftest import FAST
 
 
@@ -82,9 +82,9 @@ def test_nested_cv_slices_array_groups_and_weights(diamonds):
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"top_k": 0}, "'top_k' parameter must be at least 1"),
-    ({"select": "max"}, "'select' parameter must be 'mean' or 'lcb'"),
-    ({"nested": 1}, "'nested' parameter must be at least 2"),
+    ({"top_k": 0}, "'top_k' parameter must be an integer of at least 1"),
+    ({"select": "max"}, "'select' parameter must be one of \\['mean', 'lcb'\\]"),
+    ({"nested": 1}, "'nested' parameter must be an integer of at least 2"),
 ])
 def test_bad_evaluation_options(breast_cancer, kwargs, message):
     with pytest.raises(bt.BoostTuneError, match=message):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import boosttune as bt
-from boosttune.export import write_atomic
+from boosttune.io.atomic import write_atomic
 
 
 def test_failed_write_leaves_neither_file_nor_temporary(tmp_path):
@@ -37,5 +37,5 @@ def test_failed_rewrite_keeps_the_previous_complete_file(tmp_path):
 
 def test_loading_an_incomplete_run_directory_is_explained(tmp_path):
     pd.DataFrame({"row": [0]}).to_parquet(tmp_path / "oof.parquet")
-    with pytest.raises(bt.BoostTuneError, match="not a complete run directory"):
+    with pytest.raises(bt.BoostTuneError, match="not a finished run directory"):
         bt.TuneResult.load(tmp_path)

@@ -7,7 +7,8 @@ import pytest
 from sklearn import metrics as skm
 
 import boosttune as bt
-from boosttune.core.metrics import get_metric, names_for
+from boosttune.backends import backend_spec
+from boosttune.core.metrics import Direction, get_metric, names_for
 
 Y_BIN = np.array([0, 1, 1, 0, 1])
 P_BIN = np.array([0.2, 0.7, 0.4, 0.1, 0.9])
@@ -39,9 +40,34 @@ def test_regression_metrics_and_weights():
 def test_directions_and_native_names():
     assert get_metric("auc", "binary").greater_is_better
     assert not get_metric("rmse", "regression").greater_is_better
-    assert get_metric("auc", "binary").native_names("binary") == ("auc", "auc")
-    assert get_metric("f1", "binary").native_names("binary") == ("binary_logloss", "logloss")
-    assert get_metric("mae", "regression").native_names("regression") == ("l1", "mae")
+    lgb, xgb = backend_spec("lightgbm"), backend_spec("xgboost")
+
+    def native(name: str, kind: str) -> tuple[str, str]:
+        metric = get_metric(name, kind)
+        return lgb.native_metric(metric, kind), xgb.native_metric(metric, kind)
+
+    assert native("auc", "binary") == ("auc", "auc")
+    assert native("f1", "binary") == ("binary_logloss", "logloss")
+    assert native("mae", "regression") == ("l1", "mae")
+    own = bt.Metric("gini", lambda y, p, w: 0.0, "maximize", native={"lightgbm": "auc"})
+    assert lgb.native_metric(own, "binary") == "auc"
+    assert xgb.native_metric(own, "binary") == "logloss"
+
+
+@pytest.mark.parametrize("direction, a, b, better", [
+    ("maximize", 0.9, 0.8, True), ("maximize", 0.8, 0.9, False),
+    ("minimize", 0.8, 0.9, True), ("minimize", 0.9, 0.9, False)])
+def test_direction_helper_orders_scores(direction: str, a: float, b: float, better: bool):
+    import optuna
+
+    goal = Direction.of(direction)
+    assert goal.better(a, b) is better
+    assert sorted([b, a], key=goal.sort_key)[0] == (a if better else b) or a == b
+    assert goal.best([a, b]) == (max(a, b) if direction == "maximize" else min(a, b))
+    study_direction = optuna.study.StudyDirection[direction.upper()]
+    assert Direction.of(study_direction) == goal
+    with pytest.raises(bt.BoostTuneError, match="'maximize' or 'minimize'"):
+        Direction.of("up")
 
 
 def test_defaults_per_task():

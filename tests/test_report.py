@@ -84,7 +84,7 @@ def test_real_fits_get_curves_and_a_diagnosis(binary_result: bt.TuneResult) -> N
     for _, part in curves.groupby("fold"):
         assert part["round"].iloc[-1] == part["best_round"].iloc[0]
         assert 0 <= part["tail_decline"].iloc[0] < 1
-    assert binary_result.manifest["diagnosis"]["verdict"] in {"good fit", "overfitting",
+    assert binary_result.manifest.diagnosis["verdict"] in {"good fit", "overfitting",
                                                               "underfitting", "unstable"}
     assert binary_result.diagnosis
 
@@ -175,7 +175,7 @@ def test_a_searched_schedule_trains_and_stays_out_of_params_json(
                        fixed={"learning_rate": 0.3})
     cosine = bt.tune(breast_cancer, "target", model=model, **FAST, lr_schedule="cosine",
                      fixed={"learning_rate": 0.3, "lr_decay_rounds": 20})
-    assert cosine.manifest["params_used"]["lr_schedule"] == "cosine"
+    assert cosine.manifest.params_used["lr_schedule"] == "cosine"
     assert "lr_schedule" not in cosine.params and "lr_decay_rounds" not in cosine.params
     # the rate falling to a tenth in 20 rounds changes the models
     assert not np.allclose(cosine.oof["pred"], constant.oof["pred"])
@@ -189,7 +189,7 @@ def test_warm_start_enqueues_earlier_best_params_first(breast_cancer: pd.DataFra
     warm = bt.tune(breast_cancer, "target", **FAST, warm_start=earlier, seed=7)
     used = json.loads((earlier / "manifest.json").read_text())["params_used"]
     first = warm.study.trials[0].params
-    assert warm.manifest["headstart"]["warm_start"] == 1
+    assert warm.manifest.headstart["warm_start"] == 1
     assert all(first[k] == pytest.approx(used[k]) for k in first)
     with pytest.raises(bt.BoostTuneError, match="not a finished run directory"):
         bt.tune(breast_cancer, "target", **FAST, warm_start=tmp_path / "nothing")
@@ -200,9 +200,9 @@ def test_warm_start_enqueues_earlier_best_params_first(breast_cancer: pd.DataFra
 def test_lr_finder_centres_the_range_on_the_rate_the_budget_allows(
         breast_cancer: pd.DataFrame) -> None:
     result = bt.tune(breast_cancer, "target", **FAST, lr_finder=True)
-    found = result.manifest["headstart"]["lr_finder"]
+    found = result.manifest.headstart["lr_finder"]
     assert found["chosen"] in (0.3, 0.1, 0.03) and len(found["sweep"]) >= 1
-    space = result.manifest["config"]["space"]["dimensions"]["learning_rate"]
+    space = result.manifest.resolved["space"]["dimensions"]["learning_rate"]
     assert space.startswith(f"float [{found['chosen'] / 2:g}, ")
     assert all(found["chosen"] / 2 <= v <= 2 * found["chosen"]
                for v in result.trials["params_learning_rate"])

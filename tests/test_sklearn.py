@@ -44,7 +44,7 @@ def test_pipeline_with_column_transformer_keeps_categories_native(adult):
     pipe = Pipeline([("prep", prep), ("model", BoostTuneClassifier(**TINY))]).fit(X_train,
                                                                                   y_train)
     model = pipe.named_steps["model"]
-    assert set(model.result_.manifest["categories"]) == set(text)
+    assert set(model.result_.manifest.categories) == set(text)
     assert list(model.classes_) == ["<=50K", ">50K"]
     proba = pipe.predict_proba(X_test)
     assert roc_auc_score(y_test == ">50K", proba[:, 1]) > 0.85
@@ -84,7 +84,7 @@ def test_refit_folds_full_and_blend(adult):
     counts = {name: (len(m.result_.ensemble.members), len(m.result_.ensemble.full_members))
               for name, m in fitted.items()}
     assert counts == {"folds": (6, 0), "full": (0, 2), "blend": (6, 2), "xgboost": (6, 0)}
-    rounds = fitted["full"].result_.manifest["config"]["refit_rounds"]
+    rounds = fitted["full"].result_.manifest.resolved["refit_rounds"]
     assert rounds > fitted["full"].result_.score.table["n_rounds"].mean()  # scaled up
     proba = {name: m.predict_proba(X_test)[:, 1] for name, m in fitted.items()}
     # the same seeded search in all three: the blend is the two others' mean, half and half

@@ -18,6 +18,7 @@ from optuna.trial import TrialState
 
 import boosttune as bt
 from boosttune.core.errors import BoostTuneError
+from boosttune.core.manifest import Manifest
 from boosttune.search.storage import PARAMS_KEY, WORKER_KEY
 from tests.conftest import FAST
 
@@ -47,12 +48,12 @@ def test_calling_again_resumes_and_finished_trials_count(breast_cancer: pd.DataF
     assert len(kept) == 3
     second = bt.tune(breast_cancer, "target", **{**options, "n_trials": 5})
     trials = _trials(f"sqlite:///{db}", "bc")
-    assert len(trials) == 5 and second.manifest["search"]["n_trials"] == 5
+    assert len(trials) == 5 and second.manifest.search["n_trials"] == 5
     assert {t.number: t.value for t in trials[:3]} == kept  # the first session's trials stay
     assert all(PARAMS_KEY in t.user_attrs and WORKER_KEY in t.user_attrs for t in trials)
     again = bt.tune(breast_cancer, "target", **{**options, "n_trials": 5})  # nothing left
     assert len(_trials(f"sqlite:///{db}", "bc")) == 5
-    assert again.manifest["search"]["best_trial"] == second.manifest["search"]["best_trial"]
+    assert again.manifest.search["best_trial"] == second.manifest.search["best_trial"]
 
 
 def test_other_data_or_folds_are_refused_by_name(breast_cancer: pd.DataFrame,
@@ -118,8 +119,8 @@ def test_kill_9_mid_study_resumes_losing_at_most_the_trial_in_flight(tmp_path: P
     assert not [t for t in trials if t.state == TrialState.RUNNING]
     assert {n: v for n, v in ((t.number, t.value) for t in trials) if n in kept} == kept
     assert len({t.user_attrs[WORKER_KEY]["pid"] for t in counted}) == 2  # before and after
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["search"]["n_complete"] + manifest["search"]["n_pruned"] == 30
+    manifest = Manifest.from_dict(json.loads((run_dir / "manifest.json").read_text()))
+    assert manifest.search["n_complete"] + manifest.search["n_pruned"] == 30
 
 
 def test_two_workers_share_one_postgresql_study(postgres_url: str, tmp_path: Path) -> None:
@@ -135,10 +136,10 @@ def test_two_workers_share_one_postgresql_study(postgres_url: str, tmp_path: Pat
     proposals = [json.dumps(t.params, sort_keys=True) for t in trials]
     assert len(set(proposals)) == len(proposals)  # workers do not propose the same trials
     best = max((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
-    manifest = json.loads(next((tmp_path / "runs").glob("*/manifest.json")).read_text())
-    assert manifest["search"]["best_trial"] == best.number
-    assert manifest["search"]["n_trials"] == 12
-    assert manifest["config"]["storage"].startswith("postgresql+psycopg2://postgres")
+    manifest = Manifest.from_dict(json.loads(next((tmp_path / "runs").glob("*/manifest.json")).read_text()))
+    assert manifest.search["best_trial"] == best.number
+    assert manifest.search["n_trials"] == 12
+    assert manifest.resolved["storage"].startswith("postgresql+psycopg2://postgres")
 
 
 def test_a_worker_with_other_data_is_refused_by_postgresql_study(

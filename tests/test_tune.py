@@ -14,6 +14,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 
 import boosttune as bt
+from boosttune.backends import backend_spec
+from boosttune.core.manifest import Manifest
 from boosttune.core.metrics import METRICS
 from tests.conftest import FAST
 
@@ -50,7 +52,7 @@ def test_regression_with_group_cv(diamonds, model):
                      drop=["color"], **FAST)
     assert result.folds.scheme == "group"
     assert result.score.mean < 0.5 * diamonds["price"].std()
-    assert result.manifest["features"] == [c for c in diamonds.columns
+    assert result.manifest.features == [c for c in diamonds.columns
                                            if c not in ("price", "color")]
 
 
@@ -98,9 +100,9 @@ def test_save_and_load_round_trip(adult, tmp_path):
     pd.testing.assert_frame_equal(loaded.oof, result.oof)
     assert loaded.score.mean == result.score.mean
     assert len(loaded.trials) == FAST["n_trials"]
-    manifest = json.loads((path / "manifest.json").read_text())
-    assert manifest["data"]["rows"] == 1200 and len(manifest["data"]["sha256"]) == 64
-    assert {"lightgbm", "xgboost", "optuna"} <= set(manifest["versions"])
+    manifest = Manifest.from_dict(json.loads((path / "manifest.json").read_text()))
+    assert manifest.data["rows"] == 1200 and len(manifest.data["sha256"]) == 64
+    assert {"lightgbm", "xgboost", "optuna"} <= set(manifest.versions)
     with pytest.raises(bt.BoostTuneError, match="holds no models"):
         loaded.predict(test)
 
@@ -127,18 +129,17 @@ def test_same_seed_gives_identical_params_and_oof_bytes(adult, tmp_path):
 def test_inner_early_stopping_never_fits_on_the_scored_fold(breast_cancer):
     fold = bt.tune(breast_cancer, "target", early_stopping="fold", **FAST)
     inner = bt.tune(breast_cancer, "target", early_stopping="inner", **FAST)
-    assert inner.manifest["config"]["early_stopping"] == "inner"
+    assert inner.manifest.config["fit"]["early_stopping"] == "inner"
     assert inner.score.mean != fold.score.mean
 
 
 def test_curves_and_best_iteration_are_recorded(breast_cancer):
-    from boosttune.backends import FitSettings
-    from boosttune.backends.lightgbm import LightGBMBackend
+    from boosttune.backends import FitSettings, backend_spec
     from boosttune.core.task import make_task
 
     task = make_task(breast_cancer, "target")
-    backend = LightGBMBackend(task, bt.make_folds(task, 3), FitSettings(max_rounds=500,
-                                                                        early_stopping_rounds=10))
+    backend = backend_spec("lightgbm").build(
+        task, bt.make_folds(task, 3), FitSettings(max_rounds=500, early_stopping_rounds=10), {})
     fit = backend.fit_fold({"learning_rate": 0.3}, 0, seed=0)
     assert set(fit.curves) == {"valid"}
     assert len(fit.curves["valid"]) == fit.n_rounds + 10
@@ -147,7 +148,7 @@ def test_curves_and_best_iteration_are_recorded(breast_cancer):
 
 def test_pruner_stops_hopeless_trials(adult):
     result = bt.tune(adult, "class", **{**FAST, "n_trials": 16}, pruner="median")
-    assert result.manifest["search"]["n_pruned"] > 0
+    assert result.manifest.search["n_pruned"] > 0
     pruned = result.trials[result.trials["state"] == "PRUNED"]
     assert (pruned["user_attrs_pruned_after_folds"] < 3).all()
 
@@ -164,8 +165,8 @@ def test_samplers_by_name(breast_cancer, sampler):
 def test_timeout_ends_an_open_ended_search(adult):
     # no n_trials: only the budget can end the search; no upper timing bound is asserted
     result = bt.tune(adult, "class", **{**FAST, "n_trials": None}, timeout=4, seeds=2)
-    assert result.manifest["search"]["n_complete"] >= 1
-    assert result.manifest["timing"]["search_seconds"] >= 2
+    assert result.manifest.search["n_complete"] >= 1
+    assert result.manifest.timing["search_seconds"] >= 2
     assert result.score.n_seeds == 2
 
 
@@ -175,7 +176,7 @@ def test_pruners_by_name(adult, pruner):
     result = bt.tune(adult, "class", pruner=pruner, **{**FAST, "n_trials": 8})
     assert len(result.trials) == 8
     if pruner == "none":
-        assert result.manifest["search"]["n_pruned"] == 0
+        assert result.manifest.search["n_pruned"] == 0
 
 
 def test_unknown_sampler_pruner_or_refit_is_explained(breast_cancer):
@@ -203,7 +204,7 @@ def test_fixing_a_binning_param_is_allowed_searching_it_is_not(breast_cancer):
 
 
 def test_bad_param_value_is_reported_without_a_library_traceback(breast_cancer):
-    with pytest.raises(bt.BoostTuneError, match="lightgbm rejected the params"):
+    with pytest.raises(bt.BoostTuneError, match="lightgbm rejected the fixed params"):
         bt.tune(breast_cancer, "target", fixed={"num_leaves": -3}, **FAST)
 
 
@@ -220,17 +221,17 @@ def test_portfolio_starts_from_the_library_defaults(breast_cancer, model):
     else:
         assert first["learning_rate"] == 0.3
         assert first["reg_alpha"] == low
-    assert result.manifest["headstart"]["portfolio"] == len(bt.headstart.PORTFOLIO[model])
+    assert result.manifest.headstart["portfolio"] == len(backend_spec(model).portfolio)
     plain = bt.tune(breast_cancer, "target", model=model, **FAST, portfolio=False)
     assert plain.study.trials[0].params["learning_rate"] != first["learning_rate"]
-    assert "portfolio" not in plain.manifest["headstart"]
+    assert "portfolio" not in plain.manifest.headstart
 
 
 def test_a_short_run_enqueues_no_head_start_trial_it_will_not_run(breast_cancer):
     result = bt.tune(breast_cancer, "target", **{**FAST, "n_trials": 2})
     assert [t.state.name for t in result.study.trials] == ["COMPLETE", "COMPLETE"]
-    assert result.manifest["search"]["n_trials"] == 2
-    assert result.manifest["headstart"]["portfolio"] == 2
+    assert result.manifest.search["n_trials"] == 2
+    assert result.manifest.headstart["portfolio"] == 2
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -239,15 +240,15 @@ def test_short_trials_of_a_timed_run_go_two_at_a_time(adult, model):
     # pairs; with categorical columns and NaN, each trial beside another on datasets of its own
     options = {**FAST, "n_trials": None, "timeout": 8, "n_jobs": 2}
     result = bt.tune(adult.iloc[:2000], "class", model=model, **options)
-    assert result.manifest["search"]["trials_at_once"] == 2
-    assert result.manifest["config"]["n_jobs"] == 2  # the threads are given back for finalize
+    assert result.manifest.search["trials_at_once"] == 2
+    assert result.manifest.resolved["n_jobs"] == 2  # the threads are given back for finalize
     # the kept run is the best trial's, whichever thread ran it
     best = result.study.best_trial
-    assert result.manifest["search"]["best_trial"] == best.number
+    assert result.manifest.search["best_trial"] == best.number
     assert result.score.mean == pytest.approx(best.value)
-    assert result.manifest["search"]["n_trials"] >= 10
+    assert result.manifest.search["n_trials"] >= 10
     serial = bt.tune(adult.iloc[:2000], "class", model=model, **options, parallel_trials=False)
-    assert serial.manifest["search"]["trials_at_once"] == 1
+    assert serial.manifest.search["trials_at_once"] == 1
 
 
 def test_a_trial_too_slow_to_finish_in_the_budget_is_cut_early(diamonds):
@@ -269,19 +270,19 @@ def test_a_trial_too_slow_to_finish_in_the_budget_is_cut_early(diamonds):
 
 def test_trials_stay_serial_without_a_timeout_or_with_one_thread(breast_cancer):
     untimed = bt.tune(breast_cancer, "target", **{**FAST, "n_jobs": 2})
-    assert untimed.manifest["search"]["trials_at_once"] == 1
+    assert untimed.manifest.search["trials_at_once"] == 1
     one_thread = bt.tune(breast_cancer, "target",
                          **{**FAST, "n_trials": None, "timeout": 4, "n_jobs": 1})
-    assert one_thread.manifest["search"]["trials_at_once"] == 1
+    assert one_thread.manifest.search["trials_at_once"] == 1
 
 
 def test_the_refit_of_a_blend_is_dropped_when_it_would_overrun_the_timeout(diamonds):
     import time
 
-    from boosttune.api import _affordable_refit
-    from boosttune.tuning import Budget
+    from boosttune.pipeline.finalize import _affordable_refit
+    from boosttune.search.budget import Budget
 
-    folds = bt.tune(diamonds.head(500), "price", **FAST).folds  # 3 folds: a refit is 0.75 run
+    folds = bt.tune(diamonds.head(500), "price", **FAST).folds.n_splits  # 3: a refit, 0.75 run
     fresh = Budget(timeout=60, extra_runs=0)
     nearly_spent = Budget(timeout=60, extra_runs=0, started=time.perf_counter() - 55)
     # the refits (0.75 run each), then the test predictions (0.15 run)

@@ -122,6 +122,10 @@ class Backend(ABC):
         self.native_seconds += time.perf_counter() - started
         return model
 
+    def forget_native(self) -> None:
+        """Drop cached native datasets (rebuilt on next use): after the library rejected a
+        trial's params, since LightGBM's datasets keep the params of the last train call."""
+
     def refit_rounds(self, fold_rounds: float) -> int:
         """Rounds for a fit on all rows: the folds' best rounds scaled by the larger data."""
         fit_rows = np.mean([len(self.parts(k).fit) for k in range(self.folds.n_splits)])

@@ -16,12 +16,12 @@ import lightgbm as lgb
 import numpy as np
 
 from boosttune.backends.base import Backend, BudgetExhausted
+from boosttune.backends import device
 from boosttune.backends.device import (
     ICD_ADVICE,
     Device,
     Probe,
     first_line,
-    nvidia_gpu_present,
     opencl_vendor_files,
     probe_data,
     silenced,
@@ -49,6 +49,10 @@ class LightGBMBackend(Backend):
     _datasets: dict[int, tuple[lgb.Dataset, lgb.Dataset]] = field(default_factory=dict,
                                                                    repr=False)
     _valid_X: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def forget_native(self) -> None:
+        self._full = None
+        self._datasets.clear()
 
     def _all_rows(self) -> lgb.Dataset:
         if self._full is None:
@@ -173,7 +177,7 @@ def _lightgbm_reason(cuda_reason: str, other_platforms: list[str]) -> str:
                    ", and OpenCL there would run on the CPU, many times slower")
     else:
         reason += "; no OpenCL GPU platform was found"
-    if nvidia_gpu_present():
+    if device.nvidia_gpu_present():  # through the module: tests stand in for it
         reason += f". An NVIDIA GPU is present: {ICD_ADVICE}"
     return reason
 
@@ -194,9 +198,9 @@ def _lightgbm_fit(params: dict[str, Any]) -> tuple[bool, str]:
 _DEVICE_LINE = re.compile(r"Using GPU Device: (?P<name>.*), Vendor: (?P<vendor>.*)")
 
 
-def for_device(space: SearchSpace, device: Device) -> SearchSpace:
+def for_device(space: SearchSpace, on: Device) -> SearchSpace:
     """The space adjusted to the device: LightGBM's OpenCL learner is fastest with 63 bins."""
-    if device.kind == "opencl" and "max_bin" not in space.fixed \
+    if on.kind == "opencl" and "max_bin" not in space.fixed \
             and "max_bin" not in space.dimensions:
         return space.fix(max_bin=63)
     return space

@@ -83,6 +83,7 @@ class Objective:
             trial.set_user_attr("stopped_by_budget", True)
             raise optuna.TrialPruned("time budget spent") from None
         except self.native_errors as exc:
+            backend.forget_native()
             self._check_fixed_params(backend)
             reason = f"{self.backend.name} rejected the params {params}: {first_line(exc)}"
             trial.set_user_attr(REJECTED_KEY, reason)
@@ -106,6 +107,7 @@ class Objective:
         except BudgetExhausted:
             return  # it trained a round: the fixed params are fine
         except self.native_errors as exc:
+            backend.forget_native()
             raise BoostTuneError(
                 f"{self.backend.name} rejected the fixed params {dict(self.space.fixed)}: "
                 f"{first_line(exc)}. Check their names and values (fixed=... or the space's "

@@ -77,10 +77,10 @@ def boosttune_run(frame: pd.DataFrame, n_trials: int, threads: int, pruner: str)
                      seed=SEED, early_stopping_rounds=PATIENCE, max_rounds=ROUNDS,
                      n_jobs=threads, pruner=pruner, progress=False)
     wall = time.perf_counter() - started
-    timing = result.manifest["timing"]
+    timing = result.manifest.timing
     return {"wall": wall, "trials_per_min": 60 * n_trials / wall,
             "best": float(result.trials["value"].max()),
-            "pruned": result.manifest["search"]["n_pruned"],
+            "pruned": result.manifest.search["n_pruned"],
             "native_share": timing["native_seconds"] / timing["wall_seconds"]}
 
 

@@ -50,7 +50,7 @@ def trial_seconds(frame: pd.DataFrame, target: str, model: str, device: str,
                      progress=False)
     durations = result.trials["duration"].dropna().tolist()
     return {"median_trial_s": statistics.median(durations), "best": result.score.mean,
-            "device": result.manifest["device_detail"]["name"]}
+            "device": result.manifest.device_detail["name"]}
 
 
 def main() -> None:

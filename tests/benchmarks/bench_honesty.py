@@ -85,7 +85,7 @@ def main() -> None:
                 "gain_se": evaluation["tuned_minus_default"]["std_error"],
                 "fold_minus_inner": evaluation["fold_minus_inner"]["difference"],
                 "trials": len(result.trials),
-                "wall": result.manifest["timing"]["wall_seconds"],
+                "wall": result.manifest.timing["wall_seconds"],
             })
             print(rows[-1], flush=True)
     table = pd.DataFrame(rows)

@@ -43,7 +43,7 @@ def load(name: str, data_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, str]:
 
 def holdout(result: bt.TuneResult, test: pd.DataFrame, target: str) -> float:
     pred = result.predict(test.drop(columns=[target]))
-    metric = get_metric(result.score.metric, result.manifest["task"])
+    metric = get_metric(result.score.metric, result.manifest.task)
     y = result.class_codes(test[target]) if result.classes else test[target].to_numpy(float)
     return float(metric(y, pred))
 

@@ -48,11 +48,11 @@ def boosttune(X_train: Any, y_train: Any, X_test: Any, task: str, budget: float,
 
     result = bt.tune(X_train, y_train.to_numpy(), test=X_test, task=task, metric=METRIC[task],
                      timeout=budget, seed=seed, n_jobs=peers.N_JOBS, progress=False, **options)
-    search = result.manifest["search"]
+    search = result.manifest.search
     info = {"n_trials": search["n_complete"], "n_pruned": search["n_pruned"],
             "trials_at_once": search["trials_at_once"],
-            "cv_score": result.score.mean, "wall_inside": result.manifest["timing"],
-            "best_params": result.best_params, "refit": result.manifest["config"]["refit_used"],
+            "cv_score": result.score.mean, "wall_inside": result.manifest.timing,
+            "best_params": result.best_params, "refit": result.manifest.resolved["refit_used"],
             "boosttune_file": bt.__file__}
     ensemble = result.ensemble
     if ensemble is not None and ensemble.members and ensemble.full_members:
