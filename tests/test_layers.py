@@ -41,8 +41,8 @@ def test_a_lower_layer_importing_a_higher_one_breaks_the_contract(tmp_path) -> N
     errors.write_text(errors.read_text() + "\n\ndef _late():\n    from boosttune import api\n"
                       "    return api\n")
     env = {"PYTHONPATH": str(tmp_path), "PATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", "from importlinter.cli import lint_imports_command; "
-                           "lint_imports_command()"], cwd=tmp_path, capture_output=True,
+    script = "from importlinter.cli import lint_imports_command; lint_imports_command()"
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120, env={**env, "HOME": str(tmp_path)})
     assert done.returncode != 0
     assert "boosttune.core.errors -> boosttune.api" in done.stdout

@@ -42,8 +42,8 @@ def test_old_flat_names_still_work_with_a_deprecation_warning(breast_cancer) -> 
 
 
 def test_groups_are_checked_where_they_are_built() -> None:
-    with pytest.raises(bt.BoostTuneError, match="'sampler' parameter must be one of .*"
-                       "did you mean 'random'"):
+    with pytest.raises(bt.BoostTuneError, match=r"'sampler' parameter must be one of .*"
+                       r"did you mean 'random'"):
         bt.Search(sampler="randon")
     with pytest.raises(bt.BoostTuneError, match="'max_rounds' parameter must be an integer"):
         bt.Fit(max_rounds=0)
@@ -52,7 +52,7 @@ def test_groups_are_checked_where_they_are_built() -> None:
     with pytest.raises(bt.BoostTuneError, match="Unknown option 'n_trails'; did you mean "
                        "'n_trials'"):
         build_config(n_trails=3)
-    with pytest.raises(bt.BoostTuneError, match="'fit' parameter must be a bt.Fit"):
+    with pytest.raises(bt.BoostTuneError, match=r"'fit' parameter must be a bt\.Fit"):
         RunConfig(fit={"max_rounds": 3})  # type: ignore[arg-type]
     assert set(OPTIONS) >= set(MOVED)
 

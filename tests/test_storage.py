@@ -136,7 +136,8 @@ def test_two_workers_share_one_postgresql_study(postgres_url: str, tmp_path: Pat
     proposals = [json.dumps(t.params, sort_keys=True) for t in trials]
     assert len(set(proposals)) == len(proposals)  # workers do not propose the same trials
     best = max((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
-    manifest = Manifest.from_dict(json.loads(next((tmp_path / "runs").glob("*/manifest.json")).read_text()))
+    manifest_path = next((tmp_path / "runs").glob("*/manifest.json"))
+    manifest = Manifest.from_dict(json.loads(manifest_path.read_text()))
     assert manifest.search["best_trial"] == best.number
     assert manifest.search["n_trials"] == 12
     assert manifest.resolved["storage"].startswith("postgresql+psycopg2://postgres")

@@ -125,6 +125,7 @@ class Backend(ABC):
     def forget_native(self) -> None:
         """Drop cached native datasets (rebuilt on next use): after the library rejected a
         trial's params, since LightGBM's datasets keep the params of the last train call."""
+        return None
 
     def refit_rounds(self, fold_rounds: float) -> int:
         """Rounds for a fit on all rows: the folds' best rounds scaled by the larger data."""

@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 import lightgbm as lgb
 import numpy as np
 
-from boosttune.backends.base import Backend, BudgetExhausted
 from boosttune.backends import device
+from boosttune.backends.base import Backend, BudgetExhausted
 from boosttune.backends.device import (
     ICD_ADVICE,
     Device,

@@ -74,8 +74,9 @@ def plain_optuna(frame: pd.DataFrame, folds: bt.Folds, n_trials: int, threads: i
 def boosttune_run(frame: pd.DataFrame, n_trials: int, threads: int, pruner: str) -> dict:
     started = time.perf_counter()
     result = bt.tune(frame, "class", metric="auc", cv=FOLDS, n_trials=n_trials, seeds=1,
-                     seed=SEED, early_stopping_rounds=PATIENCE, max_rounds=ROUNDS,
-                     n_jobs=threads, pruner=pruner, progress=False)
+                     seed=SEED, progress=False, search=bt.Search(pruner=pruner),
+                     fit=bt.Fit(early_stopping_rounds=PATIENCE, max_rounds=ROUNDS,
+                                n_jobs=threads))
     wall = time.perf_counter() - started
     timing = result.manifest.timing
     return {"wall": wall, "trials_per_min": 60 * n_trials / wall,

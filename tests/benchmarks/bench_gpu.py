@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import boosttune as bt  # noqa: E402
+from boosttune.backends import backend_spec  # noqa: E402
 from boosttune.backends.device import resolve_device  # noqa: E402
 from boosttune.core.errors import BoostTuneError  # noqa: E402
 
@@ -61,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     for model in ("xgboost", "lightgbm"):
         try:
-            resolve_device(model, "gpu", strict=True)
+            resolve_device(model, backend_spec(model).probe, "gpu", strict=True)
         except BoostTuneError as exc:
             sys.exit(f"no GPU run possible: {exc}")
     datasets = {"synthetic_2Mx50": synthetic(args.rows)}
