@@ -14,9 +14,9 @@ import warnings
 
 sys.path.insert(0, sys.argv[1])
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-import boosttune as bt  # noqa: E402
+import boosttune as bt
 
 source = sys.argv[2] if len(sys.argv) > 2 else "../shared/datasets/adult.csv.gz"
 frame = pd.read_csv(source).drop(columns=["split"]).sample(n=20000, random_state=0)
