@@ -23,7 +23,7 @@ from boosttune.config import (
     Storage,
     build_config,
     default,
-    moved_options,
+    warn_moved,
 )
 from boosttune.core.space import SearchSpace
 from boosttune.pipeline import run as pipeline
@@ -95,4 +95,5 @@ def work(train: Frame, target: Any = None, *, test: Frame | None = None,
 def _config(given: dict[str, Any], moved: dict[str, Any], caller: str) -> RunConfig:
     """The RunConfig of a call: the flat options and groups given, then the moved names."""
     options = {k: v for k, v in given.items() if k not in ("train", "target", "test", "moved")}
-    return build_config(**options, **moved_options(moved, caller))
+    warn_moved(moved, caller)
+    return build_config(**options, **moved)

@@ -29,7 +29,6 @@ from boosttune.competition import (
 )
 from boosttune.config import RunConfig, build_config, default
 from boosttune.core.errors import BoostTuneError
-from boosttune.core.manifest import Manifest
 from boosttune.core.metrics import Direction, get_metric
 from boosttune.core.predictions import pred_matrix
 from boosttune.core.schedules import SCHEDULES
@@ -332,7 +331,7 @@ def _print_summary(comp: Competition, result: TuneResult, holdout: float | None,
 def leaderboard_rows(runs_dir: Path, competition: str | None = None) -> pd.DataFrame:
     rows = []
     for manifest_path in sorted(runs_dir.glob(f"*/{MANIFEST}")):
-        manifest: Manifest = read_manifest(manifest_path.parent)
+        manifest = read_manifest(manifest_path.parent)
         name = manifest.competition
         if name is None or (competition and name != competition):
             continue
@@ -345,13 +344,12 @@ def leaderboard_rows(runs_dir: Path, competition: str | None = None) -> pd.DataF
             "trials": manifest.search["n_trials"],
             "wall_s": round(manifest.wall_seconds, 1),
             "device": manifest.device, "run": manifest_path.parent.name,
-            "_sign": -Direction.of(score["direction"]).sign,
+            "_key": Direction.of(score["direction"]).sort_key(score["mean"]),
         })
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    frame["_key"] = frame["_sign"] * frame["cv_mean"]
-    frame = frame.sort_values(["competition", "_key"]).drop(columns=["_sign", "_key"])
+    frame = frame.sort_values(["competition", "_key"]).drop(columns=["_key"])
     return frame.reset_index(drop=True)
 
 

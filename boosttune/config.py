@@ -264,7 +264,7 @@ class RunConfig:
         if not isinstance(self.space, (SearchSpace, str)):
             raise BoostTuneError(f"The 'space' parameter must be a preset name or a "
                                  f"SearchSpace; got {self.space!r}.")
-        object.__setattr__(self, "seeds", tuple(self.seed_list))
+        _seed_list(self.seeds, self.seed)  # checked; kept as given, so a new seed moves them
         for name, group in GROUPS.items():
             if not isinstance(getattr(self, name), group):
                 raise BoostTuneError(f"The '{name}' parameter must be a bt.{group.__name__}"
@@ -273,18 +273,7 @@ class RunConfig:
     @property
     def seed_list(self) -> list[int]:
         """The finalize seeds: ``seeds`` consecutive from ``seed``, or the listed ones."""
-        seeds = self.seeds
-        if isinstance(seeds, bool):
-            raise BoostTuneError(f"The 'seeds' parameter must be an int or a list; got {seeds}.")
-        if isinstance(seeds, Integral):
-            _check_int("seeds", seeds, 1)
-            return [self.seed + i for i in range(int(seeds))]
-        listed = list(cast(Sequence[int], seeds))
-        if not listed or len(set(listed)) != len(listed) or not all(
-                isinstance(s, Integral) and not isinstance(s, bool) and s >= 0 for s in listed):
-            raise BoostTuneError(f"The 'seeds' list must hold distinct integers of at least 0; "
-                                 f"got {seeds}.")
-        return [int(s) for s in listed]
+        return _seed_list(self.seeds, self.seed)
 
     @property
     def trials_wanted(self) -> int | None:
@@ -303,6 +292,20 @@ class RunConfig:
         if not isinstance(flat["metric"], (str, type(None))):
             flat["metric"] = repr(flat["metric"])
         return flat | {name: getattr(self, name).to_dict() for name in GROUPS}
+
+
+def _seed_list(seeds: int | Sequence[int], seed: int) -> list[int]:
+    if isinstance(seeds, bool):
+        raise BoostTuneError(f"The 'seeds' parameter must be an int or a list; got {seeds}.")
+    if isinstance(seeds, Integral):
+        _check_int("seeds", seeds, 1)
+        return [seed + i for i in range(int(seeds))]
+    listed = list(cast(Sequence[int], seeds))
+    if not listed or len(set(listed)) != len(listed) or not all(
+            isinstance(s, Integral) and not isinstance(s, bool) and s >= 0 for s in listed):
+        raise BoostTuneError(f"The 'seeds' list must hold distinct integers of at least 0; "
+                             f"got {seeds}.")
+    return [int(s) for s in listed]
 
 
 # Every flat option name → where it lives: a RunConfig field, or "group.field". The old flat
@@ -375,14 +378,10 @@ def build_config(base: RunConfig | None = None, /, **options: Any) -> RunConfig:
     return config
 
 
-def moved_options(options: Mapping[str, Any], caller: str) -> dict[str, Any]:
-    """``options`` (old flat names of ``caller``), each with its DeprecationWarning."""
-    for name in options:
-        if name in MOVED:
-            where = MOVED[name]
-            target = where if "." not in where else (
-                f"{where.split('.')[0]}=bt.{GROUPS[where.split('.')[0]].__name__}"
-                f"({where.split('.')[1]}=...)")
-            warnings.warn(f"{caller}({name}=...) is deprecated and will be removed in the next "
-                          f"release; pass {target} instead.", DeprecationWarning, stacklevel=3)
-    return dict(options)
+def warn_moved(options: Mapping[str, Any], caller: str) -> None:
+    """One DeprecationWarning per old flat name of ``caller`` in ``options``."""
+    for name in [n for n in options if n in MOVED]:
+        group, _, attribute = MOVED[name].partition(".")
+        target = f"{group}=bt.{GROUPS[group].__name__}({attribute}=...)" if attribute else group
+        warnings.warn(f"{caller}({name}=...) is deprecated and will be removed in the next "
+                      f"release; pass {target} instead.", DeprecationWarning, stacklevel=4)

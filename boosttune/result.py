@@ -7,7 +7,6 @@ so it needs no backend module.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,10 @@ import pandas as pd
 from boosttune.core.errors import BoostTuneError
 from boosttune.core.folds import Folds
 from boosttune.core.manifest import Manifest
-from boosttune.core.results import CVScore, NestedReport
+from boosttune.core.results import CVScore, Members, NestedReport, Predict
 from boosttune.core.task import FeatureEncoder
 from boosttune.io.report import Report, build_report
 from boosttune.io.rundir import RunFiles, load_study, read_run, write_run
-
-Members = list[tuple[Any, int]]  # (native model, rounds to use)
 
 
 @dataclass
@@ -33,8 +30,7 @@ class Ensemble:
     seed). A prediction is the mean of each group's average: half and half when both are
     kept (``refit='blend'``). ``predict_members`` is the backend's (BackendSpec.predict)."""
 
-    model: str
-    predict_members: Any  # Callable[[Members, np.ndarray, list[int]], np.ndarray]
+    predict_members: Predict
     members: Members  # fold models
     encoder: FeatureEncoder
     full_members: Members = field(default_factory=list)  # refit on all rows
@@ -102,22 +98,15 @@ class TuneResult:
         return self.ensemble.predict(X)
 
     def save(self, path: str | Path) -> Path:
-        """Write the run directory (every file atomically, the manifest last); its export
-        time is recorded in ``manifest.timing['stages']['export']``."""
-        started = time.perf_counter()
+        """Write the run directory (every file atomically, the manifest last, with the export
+        time in its ``timing['stages']['export']``)."""
         folder = Path(path)
         files = RunFiles(
             params=self.params, oof=self.oof, folds=self.folds.to_frame(len(self.oof)),
             scores=self.score.table, trials=self.trials, manifest=self.manifest,
             test_pred=self.test_pred, selection=self.selection,
             nested=None if self.nested is None else self.nested.table, curves=self.curves)
-        write_run(folder, files, self.study, before_manifest=lambda: self._record_export(
-            started))
-        return folder
-
-    def _record_export(self, started: float) -> None:
-        stages = self.manifest.timing.setdefault("stages", {})
-        stages["export"] = time.perf_counter() - started
+        return write_run(folder, files, self.study)
 
     def report(self, path: str | Path | None = None) -> Report:
         """Plots of the search, the fit and the OOF predictions; with ``path`` (a folder),

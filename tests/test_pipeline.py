@@ -57,6 +57,14 @@ def test_groups_are_checked_where_they_are_built() -> None:
     assert set(OPTIONS) >= set(MOVED)
 
 
+def test_seeds_count_from_the_seed_given_in_any_order() -> None:
+    assert build_config(seed=7).seed_list == [7]
+    assert build_config(seeds=3, seed=7).seed_list == [7, 8, 9]
+    assert build_config(seed=7, seeds=[1, 4]).seed_list == [1, 4]
+    with pytest.raises(bt.BoostTuneError, match="'seeds' list must hold distinct integers"):
+        build_config(seeds=[2, 2])
+
+
 def test_the_manifest_records_the_groups_and_the_time_of_each_stage(breast_cancer,
                                                                     tmp_path) -> None:
     result = bt.tune(breast_cancer, "target", cv=bt.CV(3, scheme="kfold"),

@@ -59,7 +59,8 @@ class Backend(ABC):
     folds: Folds
     settings: FitSettings = field(default_factory=FitSettings)
     dataset_params: dict[str, Any] = field(default_factory=dict)  # fixed binning params
-    native_metric: str = ""  # what the library early-stops on (BackendSpec.native_metric)
+    # what the library early-stops on: BackendSpec.build resolves it from the task's metric
+    native_metric: str = field(kw_only=True)
     native_seconds: float = 0.0  # time spent inside native train and predict calls
     _parts: dict[int, FoldParts] = field(default_factory=dict, repr=False)
 
@@ -121,11 +122,6 @@ class Backend(ABC):
         model = self._train_all(params, n_rounds, seed)
         self.native_seconds += time.perf_counter() - started
         return model
-
-    def forget_native(self) -> None:
-        """Drop cached native datasets (rebuilt on next use): after the library rejected a
-        trial's params, since LightGBM's datasets keep the params of the last train call."""
-        return None
 
     def refit_rounds(self, fold_rounds: float) -> int:
         """Rounds for a fit on all rows: the folds' best rounds scaled by the larger data."""

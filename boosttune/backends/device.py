@@ -9,7 +9,6 @@ import contextlib
 import fcntl
 import io
 import os
-import re
 import shutil
 import tempfile
 import warnings
@@ -29,7 +28,6 @@ ICD_ADVICE = (
     "`mkdir -p /etc/OpenCL/vendors && echo libnvidia-opencl.so.1 > "
     "/etc/OpenCL/vendors/nvidia.icd` (or point OCL_ICD_VENDORS at a folder holding that file)."
 )
-_DEVICE_LINE = re.compile(r"Using GPU Device: (?P<name>.*), Vendor: (?P<vendor>.*)")
 
 
 @dataclass(frozen=True)
@@ -132,7 +130,3 @@ def silenced(log: io.StringIO | None = None) -> Iterator[None]:
         warnings.simplefilter("ignore")
         yield
 
-
-def first_line(text: object) -> str:
-    lines = [line for line in str(text).splitlines() if line.strip()]
-    return lines[0].strip() if lines else "no reason given"

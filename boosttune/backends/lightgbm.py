@@ -21,13 +21,13 @@ from boosttune.backends.device import (
     ICD_ADVICE,
     Device,
     Probe,
-    first_line,
     opencl_vendor_files,
     probe_data,
     silenced,
 )
 from boosttune.backends.registry import BackendSpec
 from boosttune.core import schedules
+from boosttune.core.errors import first_line
 from boosttune.core.space import Categorical, Dimension, Float, Int, SearchSpace
 
 OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
@@ -49,10 +49,6 @@ class LightGBMBackend(Backend):
     _datasets: dict[int, tuple[lgb.Dataset, lgb.Dataset]] = field(default_factory=dict,
                                                                    repr=False)
     _valid_X: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
-
-    def forget_native(self) -> None:
-        self._full = None
-        self._datasets.clear()
 
     def _all_rows(self) -> lgb.Dataset:
         if self._full is None:
@@ -100,9 +96,17 @@ class LightGBMBackend(Backend):
         if stop is not None:
             callbacks.append(_stop_when(stop))
         callbacks += _schedule(params)
-        booster = lgb.train(self.native_params(params, seed), train_set,
-                            num_boost_round=self.settings.max_rounds, valid_sets=[stop_set],
-                            valid_names=["valid"], callbacks=callbacks)
+        try:
+            booster = lgb.train(self.native_params(params, seed), train_set,
+                                num_boost_round=self.settings.max_rounds,
+                                valid_sets=[stop_set], valid_names=["valid"],
+                                callbacks=callbacks)
+        except lgb.basic.LightGBMError:
+            # a Dataset keeps the params of the last train call, rejected ones included, and
+            # checks the next call's against them: rebuild the datasets for the next trial
+            self._full = None
+            self._datasets.clear()
+            raise
         n_rounds = booster.best_iteration or booster.current_iteration()
         curves = {name: list(next(iter(values.values()))) for name, values in history.items()}
         return booster, n_rounds, curves

@@ -10,18 +10,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from boosttune.backends.base import Backend, FitSettings
 from boosttune.backends.device import Device, Probe
 from boosttune.core.errors import BoostTuneError
 from boosttune.core.folds import Folds
 from boosttune.core.metrics import Metric
+from boosttune.core.results import Predict
 from boosttune.core.space import SearchSpace
 from boosttune.core.task import Task
 
-Members = list[tuple[Any, int]]  # (native model, rounds to use)
-Predict = Callable[[Members, np.ndarray, list[int]], np.ndarray]
 REFITS = ("folds", "full", "blend")  # what predicts the test rows (see tune's docstring)
 
 

@@ -13,9 +13,10 @@ import numpy as np
 import xgboost as xgb
 
 from boosttune.backends.base import Backend, BudgetExhausted
-from boosttune.backends.device import Probe, first_line, probe_data, silenced
+from boosttune.backends.device import Probe, probe_data, silenced
 from boosttune.backends.registry import BackendSpec
 from boosttune.core import schedules
+from boosttune.core.errors import first_line
 from boosttune.core.space import Categorical, Dimension, Float, Int, SearchSpace
 
 OBJECTIVE = {"binary": "binary:logistic", "multiclass": "multi:softprob",

@@ -7,7 +7,7 @@ dictionaries; the ones code reads have a property here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from boosttune.core.errors import BoostTuneError
@@ -54,9 +54,8 @@ class Manifest:
             raise BoostTuneError(f"{source}: a manifest must be a JSON object; got "
                                  f"{type(raw).__name__}.")
         names = {f.name for f in fields(cls)}
-        required = [f.name for f in fields(cls) if f.name not in OPTIONAL and f.name not in (
-            "evaluation", "headstart", "diagnosis")]
-        missing = [name for name in required if name not in raw]
+        missing = [f.name for f in fields(cls) if f.default is MISSING
+                   and f.default_factory is MISSING and f.name not in raw]
         if missing:
             raise BoostTuneError(f"{source}: the manifest lacks {missing}; was it written by "
                                  "another version of boosttune?")
@@ -77,6 +76,9 @@ class Manifest:
     @property
     def stage_seconds(self) -> dict[str, float]:
         return dict(self.timing.get("stages", {}))
+
+    def record_stage(self, stage: str, seconds: float) -> None:
+        self.timing.setdefault("stages", {})[stage] = seconds
 
     @property
     def device_name(self) -> str:

@@ -5,13 +5,18 @@ Plain data, no behaviour beyond summaries: every layer above reads them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from boosttune.core.metrics import Direction
+
+Members: TypeAlias = list[tuple[Any, int]]  # (native model, rounds to use)
+# mean prediction of members on an encoded matrix, given its categorical column indices
+Predict: TypeAlias = Callable[[Members, np.ndarray, list[int]], np.ndarray]
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,6 @@ from boosttune.io.atomic import to_json, write_csv, write_parquet, write_text
 PARAMS, OOF, TEST_PRED, FOLDS = "params.json", "oof.parquet", "test_pred.parquet", "folds.parquet"
 SCORES, TRIALS, SELECTION, NESTED = "scores.csv", "trials.csv", "selection.csv", "nested.csv"
 CURVES, STUDY, MANIFEST = "curves.parquet", "study.db", "manifest.json"
-EXPORTS = (PARAMS, OOF, TEST_PRED, FOLDS, SCORES, TRIALS, CURVES, MANIFEST)
 
 
 @dataclass
@@ -43,9 +42,9 @@ class RunFiles:
     curves: pd.DataFrame | None = None
 
 
-def write_run(path: Path, files: RunFiles, study: optuna.Study | None,
-              before_manifest: Callable[[], None] | None = None) -> Path:
-    """Write every file, then (after ``before_manifest()``) the manifest."""
+def write_run(path: Path, files: RunFiles, study: optuna.Study | None) -> Path:
+    """Write every file, then the manifest, which records how long the export took."""
+    started = time.perf_counter()
     write_text(path / PARAMS, to_json(files.params))
     write_parquet(path / OOF, files.oof)
     if files.test_pred is not None:
@@ -60,8 +59,7 @@ def write_run(path: Path, files: RunFiles, study: optuna.Study | None,
         write_parquet(path / CURVES, files.curves)
     if study is not None and not (path / STUDY).exists():
         _copy_study(study, path / STUDY)
-    if before_manifest is not None:
-        before_manifest()
+    files.manifest.record_stage("export", time.perf_counter() - started)
     write_manifest(path, files.manifest)
     return path
 

@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 
 from boosttune.backends.base import Backend
-from boosttune.backends.registry import Predict
 from boosttune.core.diagnosis import Diagnosis, diagnose, overall
-from boosttune.core.results import CVRun, FoldFit
+from boosttune.core.results import CVRun, FoldFit, Predict
 from boosttune.core.statistics import fold_score
 
 POINTS = 15

@@ -120,7 +120,7 @@ def _deliver(searched: Searched, final: SeedAverage, params: dict[str, Any]) -> 
                     else [(f.model, f.n_rounds) for r in final.runs for f in r.fits])
     full_members = ([] if refit == "folds"
                     else [(backend.fit_all(params, n_rounds, s), n_rounds) for s in seeds])
-    ensemble = Ensemble(prepared.spec.name, prepared.spec.predict, fold_members,
+    ensemble = Ensemble(prepared.spec.predict, fold_members,
                         prepared.task.encoder, full_members)
     return Delivered(refit, n_rounds, ensemble)
 

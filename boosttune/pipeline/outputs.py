@@ -98,11 +98,9 @@ def build_manifest(searched: Searched, final: SeedAverage, params_used: dict[str
                 "native_seconds": timing.native_seconds, "stages": dict(timing.stages)},
         config=config.to_dict(),
         resolved={
-            "metric": task.metric.name, "cv_scheme": folds.scheme,
             "space": prepared.space.to_dict(), "seeds": config.seed_list,
             "n_trials": searched.n_trials, "refit_used": refit_used,
             "refit_rounds": refit_rounds, "n_jobs": prepared.backend.settings.n_threads,
-            "trials_at_once": objective.parallel,
             "storage": None if not config.storage.url
             else redacted(storage_url(config.storage.url)),
             "study_name": study.study_name,

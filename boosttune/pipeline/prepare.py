@@ -3,7 +3,6 @@ the device, the folds, the search space and the backend with its native datasets
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +38,9 @@ class Prepared:
 
 
 def prepare(train: pd.DataFrame | np.ndarray, target: Any,
-            test: pd.DataFrame | np.ndarray | None, config: RunConfig) -> Prepared:
-    started = time.perf_counter()
+            test: pd.DataFrame | np.ndarray | None, config: RunConfig,
+            started: float) -> Prepared:
+    """The shared parts; ``started`` is the run's start (perf_counter), the budget's too."""
     spec = backend_spec(config.model)
     data = config.data
     task = make_task(train, target, test=test, task=data.task, metric=config.metric,

@@ -49,18 +49,18 @@ def work(train: Frame, target: Any, test: Frame | None, config: RunConfig) -> in
 def _search_stages(train: Frame, target: Any, test: Frame | None, config: RunConfig
                    ) -> tuple[Searched, Timing, NestedReport | None]:
     timing = Timing(time.perf_counter())
-    prepared = _timed(timing, "prepare", lambda: prepare(train, target, test, config))
+    prepared = _timed(timing, "prepare", lambda: prepare(train, target, test, config,
+                                                           timing.started))
     nested = None
-    if config.evaluation.nested:
-        nested = _timed(timing, "nested", lambda: _nested(prepared, train, target))
+    if outer := config.evaluation.nested:
+        nested = _timed(timing, "nested", lambda: _nested(prepared, train, target, outer))
     searched = _timed(timing, "search", lambda: search(prepared))
     return searched, timing, nested
 
 
-def _nested(prepared: Prepared, train: Frame, target: Any) -> NestedReport:
-    """A whole tuning inside each outer fold, with its share of the timeout."""
+def _nested(prepared: Prepared, train: Frame, target: Any, outer: int) -> NestedReport:
+    """A whole tuning inside each of ``outer`` folds, with its share of the timeout."""
     config = prepared.config
-    outer = config.evaluation.nested or 2
     inner = replace(config, evaluation=replace(config.evaluation, nested=None),
                     timeout=None if config.timeout is None else config.timeout / (outer + 1),
                     progress=False, storage=Storage(), device=prepared.device)

@@ -19,8 +19,8 @@ import optuna
 from tqdm.auto import tqdm
 
 from boosttune.backends.base import Backend, BudgetExhausted
-from boosttune.backends.device import CPU, Device, first_line, one_at_a_time
-from boosttune.core.errors import BoostTuneError
+from boosttune.backends.device import CPU, Device, one_at_a_time
+from boosttune.core.errors import BoostTuneError, first_line
 from boosttune.core.metrics import Direction
 from boosttune.core.results import CVRun
 from boosttune.core.space import SearchSpace
@@ -33,6 +33,7 @@ REJECTED_KEY = "rejected_by_library"  # a failed trial's reason, in its user att
 
 class ParamsRejected(Exception):
     """A trial whose params the library refused: the trial fails, the search goes on."""
+
 
 @dataclass
 class Objective:
@@ -83,7 +84,6 @@ class Objective:
             trial.set_user_attr("stopped_by_budget", True)
             raise optuna.TrialPruned("time budget spent") from None
         except self.native_errors as exc:
-            backend.forget_native()
             self._check_fixed_params(backend)
             reason = f"{self.backend.name} rejected the params {params}: {first_line(exc)}"
             trial.set_user_attr(REJECTED_KEY, reason)
@@ -107,7 +107,6 @@ class Objective:
         except BudgetExhausted:
             return  # it trained a round: the fixed params are fine
         except self.native_errors as exc:
-            backend.forget_native()
             raise BoostTuneError(
                 f"{self.backend.name} rejected the fixed params {dict(self.space.fixed)}: "
                 f"{first_line(exc)}. Check their names and values (fixed=... or the space's "

@@ -19,7 +19,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from boosttune.core.errors import BoostTuneError
+from boosttune.core.errors import BoostTuneError, first_line
 
 HEARTBEAT_SECONDS = 10  # a live worker stamps its running trial this often
 GRACE_SECONDS = 60  # a trial unstamped this long belongs to a dead worker: FAIL
@@ -50,8 +50,9 @@ def open_storage(storage: str | os.PathLike[str]) -> optuna.storages.RDBStorage:
             return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS,
                                               grace_period=GRACE_SECONDS, **kwargs)
     except Exception as exc:  # SQLAlchemy's errors name the driver or server problem
+        reason = first_line(exc, type(exc).__name__)
         raise BoostTuneError(
-            f"Cannot open the study storage {redacted(url)}: {_first_line(exc)}. Check the "
+            f"Cannot open the study storage {redacted(url)}: {reason}. Check the "
             "URL (e.g. postgresql+psycopg2://user:pass@host/db), that the server runs, and that "
             "its driver is installed (pip install 'boosttune[postgres]')."
         ) from None
@@ -140,7 +141,3 @@ def redacted(url: str) -> str:
     user = credentials.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}"
 
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line for line in str(exc).splitlines() if line.strip()]
-    return lines[0].strip() if lines else type(exc).__name__

@@ -56,8 +56,7 @@ def boosttune(X_train: Any, y_train: Any, X_test: Any, task: str, budget: float,
             "boosttune_file": bt.__file__}
     ensemble = result.ensemble
     if ensemble is not None and ensemble.members and ensemble.full_members:
-        folds_only = Ensemble(result.model, ensemble.predict_members, ensemble.members,
-                              ensemble.encoder)
+        folds_only = Ensemble(ensemble.predict_members, ensemble.members, ensemble.encoder)
         PAIRED.mkdir(parents=True, exist_ok=True)
         np.save(paired_path(method, task, len(X_train), len(X_test), seed, budget),
                 folds_only.predict(X_test))
