@@ -1,4 +1,4 @@
-"""``boosttune`` command line: run competitions, compare runs, print presets and params.
+"""boosttune command line: run competitions, compare runs, print presets and params.
 
 Exit codes: 0 done, 2 usage or config error (with the message), 1 the run failed.
 """
@@ -6,6 +6,8 @@ Exit codes: 0 done, 2 usage or config error (with the message), 1 the run failed
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -17,28 +19,45 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from boosttune._version import __version__
 from boosttune.backends import backend_names, backend_spec, preset, tiers
 from boosttune.backends.device import REQUESTS
 from boosttune.competition import (
     Competition,
+    check_submission,
     data_dir,
     inverse_transform,
     load_competition,
     load_frames,
     transform_target,
 )
-from boosttune.config import RunConfig, build_config, default
-from boosttune.core.errors import BoostTuneError
+from boosttune.config import DEFAULT_N_TRIALS, RunConfig, build_config, default
+from boosttune.core.errors import BoostTuneError, OptionError, did_you_mean
 from boosttune.core.metrics import Direction, get_metric
 from boosttune.core.predictions import pred_matrix
 from boosttune.core.schedules import SCHEDULES
-from boosttune.io.atomic import to_json, write_csv
-from boosttune.io.rundir import MANIFEST, read_manifest
+from boosttune.io.atomic import to_json, write_csv, write_text
+from boosttune.io.rundir import MANIFEST, RUN_OPTIONS, read_manifest
 from boosttune.pipeline import run as pipeline
+from boosttune.pipeline.prepare import check
 from boosttune.result import TuneResult
 from boosttune.search.storage import open_storage
 
 FORMATS = ("table", "csv", "json", "markdown")
+# The flags a resumed run must keep (the budget flags may change, and are said), and what the
+# CLI calls an option when it refuses a value: by its flag, or by its key in the config file.
+RESUME_FLAGS = ("preset", "trials", "timeout", "seeds", "device", "strict_device", "threads",
+                "lr_schedule", "lr_finder", "study")
+BUDGET_FLAGS = ("trials", "timeout")
+FLAGS = {"n_trials": "--trials", "timeout": "--timeout", "seeds": "--seeds",
+         "n_jobs": "--threads", "space": "--preset", "lr_schedule": "--lr-schedule",
+         "model": "--models", "device": "--device"}
+FILE_KEYS = {"task": "[task] type", "metric": "[task] metric", "cv": "[cv] n_splits",
+             "scheme": "[cv] scheme", "seed": "[cv] seed", "space": "[search] preset",
+             "n_trials": "[search] n_trials",
+             "timeout": "[search] timeout", "sampler": "[search] sampler",
+             "pruner": "[search] pruner", "lr_schedule": "[search] lr_schedule",
+             "seeds": "seeds", "model": "[search] models"}
 Engine = TypeVar("Engine")  # what pipeline.run or pipeline.work returns
 
 
@@ -62,19 +81,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="boosttune", description=__doc__)
+    parser = argparse.ArgumentParser(prog="boosttune", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"boosttune {__version__}")
     commands = parser.add_subparsers(title="commands")
 
     run = commands.add_parser("run", help="tune the models of a competition config",
                               description="Tune each model of a competition config; write one "
                               "run directory per model with params, predictions and "
-                              "submission.csv.")
+                              "submission.csv. A flag that is not given takes the config "
+                              "file's value (the key in brackets), else boosttune's default. "
+                              "Rerunning resumes the newest unfinished run of the same "
+                              "config and flags (the budget flags may change).")
     run.add_argument("config", type=Path, help="competitions/NAME.toml")
-    run.add_argument("--models", help=f"comma-separated, of {','.join(backend_names())}")
-    run.add_argument("--preset", choices=tiers())
-    run.add_argument("--trials", type=int, help="number of trials per model")
-    run.add_argument("--timeout", type=float, help="seconds per model, finalize included")
-    run.add_argument("--seeds", type=int, help="seeds to re-run the best params over")
+    run.add_argument("--models", help=f"comma-separated, of {','.join(backend_names())} "
+                     "([search] models, else lightgbm)")
+    run.add_argument("--preset", choices=tiers(), help="search space tier ([search] preset, "
+                     "else default)")
+    run.add_argument("--trials", type=int, help="number of trials per model "
+                     f"([search] n_trials, else {DEFAULT_N_TRIALS} without a timeout)")
+    run.add_argument("--timeout", type=float, help="seconds per model, finalize included "
+                     "([search] timeout, else none)")
+    run.add_argument("--seeds", type=int, help="seeds to re-run the best params over "
+                     "(seeds, else 1)")
     run.add_argument("--device", choices=REQUESTS, default=default("device"),
                      help="gpu falls back to the CPU with a warning where no GPU works")
     run.add_argument("--strict-device", action="store_true",
@@ -149,7 +178,8 @@ def _study_arguments(parser: argparse.ArgumentParser, storage_required: bool = F
                         "study.db in the run directory)")
     parser.add_argument("--study", help="study name prefix (default: the competition name); "
                         "the study of a model is PREFIX-MODEL")
-    parser.add_argument("--threads", type=int, help="CPU threads per model (default: all)")
+    parser.add_argument("--threads", type=int, help="CPU threads per model (default: all "
+                        "cores)")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -160,17 +190,20 @@ def cmd_run(args: argparse.Namespace) -> int:
                              "search different ranges; drop it with --workers or --storage.")
     comp = load_competition(args.config)
     train, test = load_frames(comp, data_dir(args.data_dir, comp))
-    for model in _models(comp, args):
-        path = _run_dir(args.out, comp.name, model, args.fresh)
+    configs = _checked_configs(comp, train, test, args)  # every model, before any training
+    for model, config in configs.items():
+        path = _run_dir(args.out, comp.name, model, args.fresh, _options(comp, args))
         new_run = not path.exists()
         storage = args.storage or str(path / "study.db")
+        config = build_config(config, storage=storage)
         helpers: list[subprocess.Popen] = []
         try:
+            _write_options(path, _options(comp, args))
             if args.workers > 1:
                 open_storage(storage)  # the schema exists before the workers connect
                 helpers = [_start_worker(args, model, storage)
                            for _ in range(args.workers - 1)]
-            result, holdout = _run_model(comp, train, test, model, args, storage)
+            result, holdout = _run_model(comp, train, test, config)
         except BoostTuneError:
             if new_run:  # refused input: leave no run directory behind
                 shutil.rmtree(path, ignore_errors=True)
@@ -188,29 +221,105 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     comp = load_competition(args.config)
     train, test = load_frames(comp, data_dir(args.data_dir, comp))
-    for model in _models(comp, args):
-        ran = _call_engine(pipeline.work, comp, train, test, model, args, args.storage)
+    configs = _checked_configs(comp, train, test, args)
+    for model, config in configs.items():
+        ran = _call_engine(pipeline.work, comp, train, test,
+                           build_config(config, storage=args.storage))
         print(f"{comp.name} · {model}: this worker ran {ran} trials of study "
               f"{_study_name(args, comp, model)}")
     return 0
 
 
 def _models(comp: Competition, args: argparse.Namespace) -> list[str]:
-    return args.models.split(",") if args.models else comp.models
+    """The models to tune: --models, else the config's [search] models; each a backend."""
+    if not args.models:
+        return comp.models  # checked when the config was loaded
+    models = [m.strip() for m in args.models.split(",")]
+    for model in models:
+        if model not in backend_names():
+            maybe = did_you_mean(model, backend_names())
+            raise BoostTuneError(f"--models names {model!r}, which is not a model{maybe}; "
+                                 f"choose from {backend_names()}.")
+    return models
+
+
+def _checked_configs(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None,
+                     args: argparse.Namespace) -> dict[str, RunConfig]:
+    """Each model's RunConfig, with the data checked against it and the submission's columns
+    against the task, so that no mistake waits until a model has trained."""
+    configs = {model: _run_config(comp, model, args) for model in _models(comp, args)}
+    first = next(iter(configs.values()))
+    frame, frame_test = _engine_frames(comp, train, test)
+    try:
+        task, _ = check(frame, comp.target, frame_test, first)
+    except BoostTuneError as exc:
+        raise BoostTuneError(f"{comp.source}: {exc}") from None
+    if test is not None:
+        check_submission(comp, task.n_classes)
+    return configs
 
 
 def _study_name(args: argparse.Namespace, comp: Competition, model: str) -> str:
     return f"{args.study or comp.name}-{model}"
 
 
-def _run_dir(runs: Path, name: str, model: str, fresh: bool) -> Path:
-    """The newest unfinished run of this competition and model (resumed), else a new one."""
+def _run_dir(runs: Path, name: str, model: str, fresh: bool, options: dict[str, Any]
+             ) -> Path:
+    """The newest unfinished run of this competition and model (resumed, if it was started
+    with the same config and flags), else a new one."""
     unfinished = [p for p in sorted(runs.glob(f"{name}-{model}-*"))
-                  if (p / "study.db").exists() and not (p / "manifest.json").exists()]
+                  if (p / "study.db").exists() and not (p / MANIFEST).exists()]
     if unfinished and not fresh:
-        print(f"resuming {unfinished[-1]} (--fresh starts a new run)", file=sys.stderr)
-        return unfinished[-1]
+        path = unfinished[-1]
+        before = _read_options(path)
+        differ = _differences(before, options, lambda key: key not in BUDGET_FLAGS)
+        if differ:
+            raise BoostTuneError(f"{path} is an unfinished run started with other options "
+                                 f"({'; '.join(differ)}); rerun with its options to resume "
+                                 "it, or pass --fresh to start a new run.")
+        budget = _differences(before, options, lambda key: key in BUDGET_FLAGS)
+        print(f"resuming {path}" + (f" with a new budget ({'; '.join(budget)})" if budget
+                                     else "") + " (--fresh starts a new run)", file=sys.stderr)
+        return path
     return runs / f"{name}-{model}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def _options(comp: Competition, args: argparse.Namespace) -> dict[str, Any]:
+    """What makes a run: the config file's text (by digest) and the flags that change it."""
+    flags = {flag: getattr(args, flag) for flag in RESUME_FLAGS}
+    flags["warm_start"] = [str(p) for p in args.warm_start or []]
+    digest = hashlib.sha256(comp.source.read_bytes()).hexdigest()
+    return {"config": digest, **{k: v for k, v in flags.items() if v not in (None, [])}}
+
+
+def _write_options(path: Path, options: dict[str, Any]) -> None:
+    if not (path / RUN_OPTIONS).exists():
+        write_text(path / RUN_OPTIONS, to_json(options))
+
+
+def _read_options(path: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads((path / RUN_OPTIONS).read_text()))
+    except (OSError, ValueError):
+        return None  # started before options were recorded: nothing to compare
+
+
+def _differences(before: dict[str, Any] | None, now: dict[str, Any],
+                 counted: Callable[[str], bool]) -> list[str]:
+    """The options that changed since the run started, of those ``counted``, in words."""
+    if before is None:
+        return []
+    said = []
+    for key in sorted(set(before) | set(now)):
+        if counted(key) and before.get(key) != now.get(key):
+            label = "the config file changed" if key == "config" else (
+                f"--{key.replace('_', '-')} {_shown(before.get(key))} → {_shown(now.get(key))}")
+            said.append(label)
+    return said
+
+
+def _shown(value: Any) -> str:
+    return "unset" if value is None else str(value)
 
 
 def _start_worker(args: argparse.Namespace, model: str, storage: str) -> subprocess.Popen:
@@ -225,9 +334,9 @@ def _start_worker(args: argparse.Namespace, model: str, storage: str) -> subproc
     return subprocess.Popen(command)
 
 
-def _run_model(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None, model: str,
-               args: argparse.Namespace, storage: str) -> tuple[TuneResult, float | None]:
-    result = _call_engine(pipeline.run, comp, train, test, model, args, storage)
+def _run_model(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None,
+               config: RunConfig) -> tuple[TuneResult, float | None]:
+    result = _call_engine(pipeline.run, comp, train, test, config)
     holdout = _holdout_score(comp, result, test)
     result.manifest.competition = comp.name
     result.manifest.config_file = str(comp.source)
@@ -235,23 +344,28 @@ def _run_model(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None
     return result, holdout
 
 
-def _call_engine(engine: Callable[..., Engine], comp: Competition, train: pd.DataFrame,
-                 test: pd.DataFrame | None, model: str, args: argparse.Namespace,
-                 storage: str) -> Engine:
-    """The pipeline's run or work on the competition's data (target transformed); a value
-    the engine refuses names the config file."""
+def _engine_frames(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The frames the engine gets: the target transformed, the test rows without it."""
     train = train.assign(**{comp.target: transform_target(comp, train[comp.target])})
     frame_test = None if test is None else test.drop(columns=[comp.target], errors="ignore")
+    return train, frame_test
+
+
+def _call_engine(engine: Callable[..., Engine], comp: Competition, train: pd.DataFrame,
+                 test: pd.DataFrame | None, config: RunConfig) -> Engine:
+    """The pipeline's run or work on the competition's data; a value the engine refuses
+    names the config file."""
+    frame, frame_test = _engine_frames(comp, train, test)
     try:
-        return engine(train, comp.target, frame_test, _run_config(comp, model, args, storage))
+        return engine(frame, comp.target, frame_test, config)
     except BoostTuneError as exc:
         raise BoostTuneError(f"{comp.source}: {exc}") from None
 
 
-def _run_config(comp: Competition, model: str, args: argparse.Namespace, storage: str
-                ) -> RunConfig:
+def _run_config(comp: Competition, model: str, args: argparse.Namespace) -> RunConfig:
     """The config file's options, then the flags given; the rest keep the table's defaults
-    (boosttune.config)."""
+    (boosttune.config). A refused value is named by its key in the file or by its flag."""
     from_file = {
         "task": comp.task.get("type"), "metric": comp.task.get("metric"),
         "cv": comp.cv.get("n_splits"), "cv_scheme": comp.cv.get("scheme"),
@@ -267,11 +381,21 @@ def _run_config(comp: Competition, model: str, args: argparse.Namespace, storage
         "seeds": args.seeds, "n_jobs": args.threads, "lr_schedule": args.lr_schedule,
         "warm_start": args.warm_start,
     }
-    given = {k: v for k, v in {**from_file, **from_flags}.items() if v is not None}
-    return build_config(**given, model=model, device=args.device,
-                        strict_device=args.strict_device, lr_finder=args.lr_finder,
-                        progress=not args.quiet, storage=storage,
-                        study_name=_study_name(args, comp, model))
+    try:
+        config = build_config(model=model, **_given(from_file))
+    except OptionError as exc:
+        raise BoostTuneError(f"{comp.source}: {exc.named(FILE_KEYS.get(exc.option, exc.option))}"
+                             ) from None
+    try:
+        return build_config(config, **_given(from_flags), device=args.device,
+                            strict_device=args.strict_device, lr_finder=args.lr_finder,
+                            progress=not args.quiet, study_name=_study_name(args, comp, model))
+    except OptionError as exc:
+        raise BoostTuneError(exc.named(FLAGS.get(exc.option, f"--{exc.option}"))) from None
+
+
+def _given(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def _holdout_score(comp: Competition, result: TuneResult,
@@ -294,7 +418,7 @@ def _write_submission(comp: Competition, result: TuneResult, test: pd.DataFrame,
     output = comp.submission.get("output", "probability" if result.classes else "value")
     id_name = comp.data.get("id")
     columns = comp.submission.get("columns") or [id_name or "id", comp.target]
-    ids = test[id_name].to_numpy() if id_name in test.columns else np.arange(len(test))
+    ids = test[id_name].to_numpy() if id_name else test.index.to_numpy()  # rows of the file
     frame = pd.DataFrame({columns[0]: ids})
     if result.classes is None:
         frame[columns[1]] = inverse_transform(comp, pred)
@@ -328,24 +452,35 @@ def _print_summary(comp: Competition, result: TuneResult, holdout: float | None,
     print("\n".join(lines))
 
 
-def leaderboard_rows(runs_dir: Path, competition: str | None = None) -> pd.DataFrame:
+def leaderboard_rows(runs_dir: Path, competition: str | None = None,
+                     skipped: list[tuple[str, str]] | None = None) -> pd.DataFrame:
+    """One row per finished run, best first per competition ('-' for a run saved from Python).
+    A run whose manifest cannot be read is left out: with ``skipped``, appended there as
+    (run, reason); without it, its error is raised."""
     rows = []
     for manifest_path in sorted(runs_dir.glob(f"*/{MANIFEST}")):
-        manifest = read_manifest(manifest_path.parent)
-        name = manifest.competition
-        if name is None or (competition and name != competition):
-            continue
-        score = manifest.score
-        rows.append({
-            "competition": name, "model": manifest.model,
-            "preset": manifest.preset, "metric": score["metric"],
-            "cv_mean": score["mean"], "cv_std": score["std"],
-            "seeds": len(score["per_seed"]), "holdout": manifest.holdout_score,
-            "trials": manifest.search["n_trials"],
-            "wall_s": round(manifest.wall_seconds, 1),
-            "device": manifest.device, "run": manifest_path.parent.name,
-            "_key": Direction.of(score["direction"]).sort_key(score["mean"]),
-        })
+        try:
+            manifest = read_manifest(manifest_path.parent)
+            name = manifest.competition or "-"
+            if competition and name != competition:
+                continue
+            score = manifest.score
+            rows.append({
+                "competition": name, "model": manifest.model,
+                "preset": manifest.preset, "metric": score["metric"],
+                "cv_mean": score["mean"], "cv_std": score["std"],
+                "seeds": len(score["per_seed"]), "holdout": manifest.holdout_score,
+                "trials": manifest.search["n_trials"],
+                "wall_s": round(manifest.wall_seconds, 1),
+                "device": manifest.device, "run": manifest_path.parent.name,
+                "_key": Direction.of(score["direction"]).sort_key(score["mean"]),
+            })
+        except (BoostTuneError, KeyError, TypeError, ValueError) as exc:
+            reason = (str(exc) if isinstance(exc, BoostTuneError) else
+                      f"{manifest_path} lacks a usable score ({type(exc).__name__}: {exc})")
+            if skipped is None:
+                raise BoostTuneError(reason) from None
+            skipped.append((manifest_path.parent.name, reason))
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
@@ -356,7 +491,10 @@ def leaderboard_rows(runs_dir: Path, competition: str | None = None) -> pd.DataF
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     if not args.runs_dir.is_dir():
         raise BoostTuneError(f"runs folder {args.runs_dir} does not exist.")
-    frame = leaderboard_rows(args.runs_dir, args.competition)
+    skipped: list[tuple[str, str]] = []
+    frame = leaderboard_rows(args.runs_dir, args.competition, skipped)
+    for run, reason in skipped:
+        print(f"boosttune: skipped {run}: {reason}", file=sys.stderr)
     if frame.empty:
         print(f"no runs in {args.runs_dir}" + (f" for {args.competition}"
                                                 if args.competition else ""))

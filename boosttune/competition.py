@@ -8,18 +8,23 @@ Kaggle, on a laptop and in CI; ``sklearn:NAME`` names a dataset bundled with sci
 
 from __future__ import annotations
 
+import gzip
 import os
 import tomllib
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sklearn import datasets as sk_datasets
 from sklearn.model_selection import train_test_split
 
-from boosttune.core.errors import BoostTuneError
+from boosttune.backends import backend_names
+from boosttune.core.errors import BoostTuneError, did_you_mean, first_line
 
 DATA_DIR_ENV = "BOOSTTUNE_DATA_DIR"
 EMBEDDED = {"breast_cancer": sk_datasets.load_breast_cancer, "iris": sk_datasets.load_iris,
@@ -40,6 +45,10 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
     "submission": {"columns": (list,), "output": (str,)},
 }
 REQUIRED = (("", "name"), ("data", "train"), ("data", "target"))
+_MAGIC = {"gzip": b"\x1f\x8b", "zip": b"PK\x03\x04"}  # a data file's first bytes
+# what pandas and pyarrow raise on a file that is not the CSV or parquet it seems to be
+_UNREADABLE = (ValueError, EOFError, gzip.BadGzipFile, zipfile.BadZipFile, zlib.error,
+               pa.ArrowException)
 
 
 @dataclass
@@ -121,6 +130,48 @@ def _check_values(comp: Competition) -> None:
     if holdout is not None and not 0 < holdout < 1:
         raise BoostTuneError(f"{comp.source}: [data] holdout must be between 0 and 1; got "
                              f"{holdout}.")
+    given = [key for key in ("test", "holdout", "split_column") if key in comp.data]
+    if len(given) > 1:
+        raise BoostTuneError(f"{comp.source}: [data] {' and '.join(given)} both name the test "
+                             "rows (a test file, a share of the training file held out, or a "
+                             "column marking them); keep one.")
+    _check_models(comp)
+    columns = comp.submission.get("columns")
+    if columns is not None and (len(columns) < 2 or not all(isinstance(c, str) and c
+                                                            for c in columns)):
+        raise BoostTuneError(f"{comp.source}: [submission] columns must name the id column "
+                             f"and at least one prediction column; got {columns!r}.")
+
+
+def _check_models(comp: Competition) -> None:
+    models = comp.search.get("models")
+    if models is None:
+        return
+    names = backend_names()
+    if not models or len(set(models)) != len(models):
+        raise BoostTuneError(f"{comp.source}: [search] models must list distinct models of "
+                             f"{names}; got {models!r}.")
+    for model in models:
+        if model not in names:
+            raise BoostTuneError(f"{comp.source}: [search] models names {model!r}, which is "
+                                 f"not a model{did_you_mean(model, names)}; choose from "
+                                 f"{names}.")
+
+
+def check_submission(comp: Competition, n_classes: int) -> None:
+    """The [submission] columns fit the task: the id and one prediction column, or the id and
+    one column per class for multiclass probabilities."""
+    columns = comp.submission.get("columns")
+    if columns is None:
+        return
+    per_class = n_classes > 2 and comp.submission.get("output", "probability") == "probability"
+    allowed = (2, n_classes + 1) if per_class else (2,)
+    if len(columns) not in allowed:
+        wanted = (f"2 (the id and the target; the class names head the class columns) or "
+                  f"{n_classes + 1} (the id and one per class)") if per_class else (
+                  "2: the id and the prediction")
+        raise BoostTuneError(f"{comp.source}: [submission] columns has {len(columns)} "
+                             f"name(s) {columns}; this task needs {wanted}.")
 
 
 def data_dir(cli_value: str | Path | None, comp: Competition) -> Path:
@@ -132,7 +183,8 @@ def data_dir(cli_value: str | Path | None, comp: Competition) -> Path:
 
 
 def load_frames(comp: Competition, directory: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The competition's train frame and test frame (None where it has none)."""
+    """The competition's train frame and test frame (None where it has none). The test frame's
+    index numbers its rows in the file they came from: a submission's ids without an id."""
     train = _read(comp, comp.data["train"], directory)
     test = _read(comp, comp.data["test"], directory) if "test" in comp.data else None
     split_column = comp.data.get("split_column")
@@ -146,10 +198,20 @@ def load_frames(comp: Competition, directory: Path) -> tuple[pd.DataFrame, pd.Da
     elif "holdout" in comp.data:
         train, test = train_test_split(train, test_size=comp.data["holdout"],
                                        random_state=comp.cv.get("seed", 0))
-    if comp.target not in train.columns:
-        raise BoostTuneError(f"{comp.source}: [data] target {comp.target!r} is not a column of "
-                             f"the training data; its columns are {list(train.columns)[:20]}.")
-    return train.reset_index(drop=True), None if test is None else test.reset_index(drop=True)
+    _check_column(comp, train, "target", "training data")
+    if "id" in comp.data:
+        _check_column(comp, train, "id", "training data")
+        if test is not None:
+            _check_column(comp, test, "id", "test data")
+    return train.reset_index(drop=True), test
+
+
+def _check_column(comp: Competition, frame: pd.DataFrame, key: str, what: str) -> None:
+    name = comp.data[key]
+    if name not in frame.columns:
+        raise BoostTuneError(f"{comp.source}: [data] {key} {name!r} is not a column of the "
+                             f"{what}{did_you_mean(name, frame.columns)}; its columns are "
+                             f"{list(frame.columns)[:20]}.")
 
 
 def _read(comp: Competition, name: str, directory: Path) -> pd.DataFrame:
@@ -163,13 +225,64 @@ def _read(comp: Competition, name: str, directory: Path) -> pd.DataFrame:
     if not path.exists():
         raise BoostTuneError(f"{comp.source}: data file {path} does not exist; pass "
                              f"--data-dir or set {DATA_DIR_ENV} to the folder that holds it.")
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
+    return _read_file(f"{comp.source}: data file {path}", path)
+
+
+def _read_file(where: str, path: Path) -> pd.DataFrame:
+    """A CSV (plain, gzip or zip, told by its first bytes) or parquet file; ``where`` names it
+    in the error for an empty or unreadable file or one that repeats a column name."""
+    kind = _sniff(path)
+    if kind == "empty":
+        raise BoostTuneError(f"{where} is empty (0 bytes); expected a CSV file with a header row.")
+    try:
+        frame, names = _parse(path, kind)
+    except _UNREADABLE as exc:
+        what = {"parquet": "parquet", "gzip": "gzip-compressed CSV", "zip": "zipped CSV"}
+        expected = ("a complete .parquet file" if kind == "parquet" else
+                    "comma-separated UTF-8 text, optionally gzip-compressed, or a .parquet file")
+        raise BoostTuneError(f"{where} could not be read as {what.get(kind, 'CSV')} "
+                             f"({first_line(exc)}); expected {expected}.") from None
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise BoostTuneError(f"{where} has more than one column named {repeated}; expected "
+                             "each column name once: rename the repeated columns.")
+    return frame
+
+
+def _sniff(path: Path) -> str:
+    """'empty', 'parquet', 'gzip', 'zip', or 'infer' (text, or compressed as the suffix says,
+    e.g. .csv.bz2): by the file's first and last bytes, else by its suffix."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        if len(head) == 4:
+            handle.seek(-4, os.SEEK_END)  # a parquet file also ends with its magic bytes
+            head += handle.read(4)
+    if not head:
+        return "empty"
+    if head[:4] == head[4:] == b"PAR1" or path.suffix == ".parquet":
+        return "parquet"
+    return next((kind for kind, magic in _MAGIC.items() if head.startswith(magic)), "infer")
+
+
+def _parse(path: Path, kind: str) -> tuple[pd.DataFrame, list[str]]:
+    """The frame and its column names as the file spells them (pandas renames a repeated
+    CSV header name: age, age.1)."""
+    if kind == "parquet":
+        frame = pd.read_parquet(path)
+        return frame, [str(c) for c in frame.columns]
+    header = pd.read_csv(path, compression=kind, header=None, nrows=1, dtype=str)
+    names = [c for c in header.iloc[0] if isinstance(c, str)]  # NaN: a blank name
+    return pd.read_csv(path, compression=kind), names
 
 
 def transform_target(comp: Competition, values: pd.Series) -> pd.Series:
     if comp.data.get("target_transform") == "log1p":
+        negative = np.flatnonzero(pd.to_numeric(values, errors="coerce") < 0)
+        if negative.size:
+            raise BoostTuneError(f"{comp.source}: [data] target_transform = 'log1p' needs a "
+                                 f"non-negative target; {values.name!r} has {negative.size} "
+                                 f"negative value(s) (first rows {negative[:5].tolist()}). "
+                                 "Drop the transform, or those rows.")
         return np.log1p(values)
     return values
 

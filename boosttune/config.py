@@ -14,44 +14,46 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from difflib import get_close_matches
 from numbers import Integral, Real
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import optuna
 
-from boosttune.backends import REFITS
+from boosttune.backends import REFITS, backend_names, backend_spec
 from boosttune.backends.base import POLICIES
 from boosttune.backends.device import REQUESTS, Device
-from boosttune.core.errors import BoostTuneError
+from boosttune.core.errors import BoostTuneError, OptionError, did_you_mean
+from boosttune.core.folds import SCHEMES
 from boosttune.core.schedules import SCHEDULES
 from boosttune.core.space import SearchSpace
 from boosttune.search.samplers import PRUNERS, SAMPLERS
 
 DEFAULT_N_TRIALS = 50  # when neither n_trials nor timeout is given
+MAX_ROUNDS = 2**31 - 1  # the libraries count rounds in a signed 32-bit int
+MAX_SEED = 2**32 - 1  # numpy's and the libraries' seeds are unsigned 32-bit
 SELECTS = ("mean", "lcb")
 
 
 def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
     if value not in choices:
-        hint = get_close_matches(str(value), choices, n=1)
-        maybe = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise BoostTuneError(f"The '{name}' parameter must be one of {list(choices)}; got "
-                             f"{value!r} instead{maybe}.")
+        raise OptionError(name, f"must be one of {list(choices)}", value,
+                          did_you_mean(value, choices))
 
 
-def _check_int(name: str, value: Any, low: int, *, optional: bool = False) -> None:
+def _check_int(name: str, value: Any, low: int, *, high: int | None = None,
+               optional: bool = False) -> None:
     if optional and value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise BoostTuneError(f"The '{name}' parameter must be an integer of at least {low}"
-                             f"{' or None' if optional else ''}; got {value!r} instead.")
+    if (isinstance(value, bool) or not isinstance(value, Integral) or int(value) < low
+            or (high is not None and int(value) > high)):
+        span = f"of at least {low}" if high is None else f"from {low} to {high}"
+        raise OptionError(name, f"must be an integer {span}", value, optional=optional)
 
 
 def _check_bool(name: str, value: Any) -> None:
     if not isinstance(value, (bool, np.bool_)):
-        raise BoostTuneError(f"The '{name}' parameter must be True or False; got {value!r}.")
+        raise OptionError(name, "must be True or False", value)
 
 
 def _summary(value: Any) -> Any:
@@ -104,9 +106,13 @@ class CV(_Group):
     reshuffle: bool = False
 
     def __post_init__(self) -> None:
-        if isinstance(self.folds, bool):
-            raise BoostTuneError(f"The 'cv' parameter must be a fold count, a splitter or "
-                                 f"index pairs; got {self.folds!r}.")
+        if isinstance(self.folds, (bool, Real)) and not isinstance(self.folds, Integral):
+            raise OptionError("cv", "must be a fold count, a splitter or index pairs",
+                              self.folds)
+        if isinstance(self.folds, Integral):
+            _check_int("cv", self.folds, 2)
+        if self.scheme is not None:
+            _check_choice("scheme", self.scheme, SCHEMES)
         _check_bool("reshuffle", self.reshuffle)
 
     def to_dict(self) -> dict[str, Any]:
@@ -165,8 +171,8 @@ class Fit(_Group):
 
     def __post_init__(self) -> None:
         _check_choice("early_stopping", self.early_stopping, POLICIES)
-        _check_int("early_stopping_rounds", self.early_stopping_rounds, 1)
-        _check_int("max_rounds", self.max_rounds, 1)
+        _check_int("early_stopping_rounds", self.early_stopping_rounds, 1, high=MAX_ROUNDS)
+        _check_int("max_rounds", self.max_rounds, 1, high=MAX_ROUNDS)
         _check_int("n_jobs", self.n_jobs, 1, optional=True)
         _check_bool("strict_device", self.strict_device)
 
@@ -253,17 +259,19 @@ class RunConfig:
     storage: Storage = field(default_factory=Storage)
 
     def __post_init__(self) -> None:
+        _check_choice("model", self.model, backend_names())
         _check_int("n_trials", self.n_trials, 1, optional=True)
         if self.timeout is not None and (isinstance(self.timeout, bool) or not isinstance(
                 self.timeout, Real) or not self.timeout > 0):
-            raise BoostTuneError(f"The 'timeout' parameter must be a positive number of "
-                                 f"seconds or None; got {self.timeout!r} instead.")
-        _check_int("seed", self.seed, 0)
+            raise OptionError("timeout", "must be a positive number of seconds", self.timeout,
+                              optional=True)
+        _check_int("seed", self.seed, 0, high=MAX_SEED)
         if not isinstance(self.device, Device):
             _check_choice("device", self.device, REQUESTS)
-        if not isinstance(self.space, (SearchSpace, str)):
-            raise BoostTuneError(f"The 'space' parameter must be a preset name or a "
-                                 f"SearchSpace; got {self.space!r}.")
+        if isinstance(self.space, str):
+            _check_choice("space", self.space, list(backend_spec(self.model).presets))
+        elif not isinstance(self.space, SearchSpace):
+            raise OptionError("space", "must be a preset name or a SearchSpace", self.space)
         _seed_list(self.seeds, self.seed)  # checked; kept as given, so a new seed moves them
         for name, group in GROUPS.items():
             if not isinstance(getattr(self, name), group):
@@ -295,16 +303,15 @@ class RunConfig:
 
 
 def _seed_list(seeds: int | Sequence[int], seed: int) -> list[int]:
-    if isinstance(seeds, bool):
-        raise BoostTuneError(f"The 'seeds' parameter must be an int or a list; got {seeds}.")
-    if isinstance(seeds, Integral):
+    if isinstance(seeds, Integral) and not isinstance(seeds, bool):
         _check_int("seeds", seeds, 1)
         return [seed + i for i in range(int(seeds))]
-    listed = list(cast(Sequence[int], seeds))
+    listed = list(seeds) if isinstance(seeds, (list, tuple, np.ndarray)) else []
     if not listed or len(set(listed)) != len(listed) or not all(
-            isinstance(s, Integral) and not isinstance(s, bool) and s >= 0 for s in listed):
-        raise BoostTuneError(f"The 'seeds' list must hold distinct integers of at least 0; "
-                             f"got {seeds}.")
+            isinstance(s, Integral) and not isinstance(s, bool) and 0 <= int(s) <= MAX_SEED
+            for s in listed):
+        raise OptionError("seeds", f"must be a count of at least 1 or a list of distinct "
+                          f"integers from 0 to {MAX_SEED}", seeds)
     return [int(s) for s in listed]
 
 
@@ -363,9 +370,8 @@ def build_config(base: RunConfig | None = None, /, **options: Any) -> RunConfig:
                 top[name] = value
             continue
         if name not in OPTIONS:
-            hint = get_close_matches(name, [*OPTIONS, *GROUPS], n=1)
-            maybe = f"; did you mean {hint[0]!r}?" if hint else "."
-            raise BoostTuneError(f"Unknown option {name!r}{maybe}")
+            raise BoostTuneError(f"Unknown option {name!r}"
+                                 f"{did_you_mean(name, [*OPTIONS, *GROUPS])}.")
         where = OPTIONS[name]
         if "." in where:
             group, attribute = where.split(".")

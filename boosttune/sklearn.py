@@ -10,13 +10,13 @@ They are a front end of ``tune()``: ``fit`` runs the same engine and keeps its T
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -25,38 +25,22 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from boosttune.backends import tiers
-from boosttune.config import build_config, default
+from boosttune.config import RunConfig, build_config, default
+from boosttune.core.errors import BoostTuneError, OptionError
 from boosttune.core.metrics import Direction
 from boosttune.core.predictions import pred_matrix
 from boosttune.pipeline import run as pipeline
 from boosttune.result import TuneResult
-from boosttune.search.samplers import PRUNERS, SAMPLERS
+
+PARAMETERS = {"space": "preset", "seed": "random_state"}  # option → the estimator's name
+
+
+class ParameterError(InvalidParameterError, OptionError):
+    """A bad estimator parameter: sklearn's error type, boosttune's check and message."""
 
 
 class _BoostTuneEstimator(BaseEstimator):
     _task_kinds: tuple[str, ...] = ()
-
-    _parameter_constraints: dict = {  # noqa: RUF012  (sklearn reads this class attribute)
-        "model": [str],  # any registered backend; checked by the pipeline
-        "preset": [StrOptions(set(tiers()))],
-        "n_trials": [Interval(Integral, 1, None, closed="left"), None],
-        "timeout": [Interval(Real, 0, None, closed="neither"), None],
-        "cv": [Interval(Integral, 2, None, closed="left"), "cv_object"],
-        "metric": [str, tuple, None],
-        "seeds": [Interval(Integral, 1, None, closed="left")],
-        "device": [StrOptions({"cpu", "gpu", "auto"})],
-        "strict_device": ["boolean"],
-        "portfolio": ["boolean"],
-        "early_stopping": [StrOptions({"fold", "inner"})],
-        "refit": [StrOptions({"folds", "full", "blend"}), None],
-        "sampler": [StrOptions(set(SAMPLERS))],
-        "pruner": [StrOptions(set(PRUNERS))],
-        "max_rounds": [Interval(Integral, 1, None, closed="left")],
-        "random_state": [Interval(Integral, 0, None, closed="left")],
-        "n_jobs": [Interval(Integral, 1, None, closed="left"), None],
-        "verbose": ["verbose"],
-    }
 
     def __init__(
         self,
@@ -109,18 +93,9 @@ class _BoostTuneEstimator(BaseEstimator):
         """Tune on (X, y) with cross-validation, then predict with the fold models
         (``refit='folds'``), one model per seed fit on all rows (``'full'``), or both at half
         weight each (``'blend'``); by default blend for LightGBM, folds for XGBoost."""
-        self._validate_params()
         frame, target = self._checked_fit_input(X, y)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, frame)
-        config = build_config(
-            model=self.model, task=self._task_kind(target), metric=self.metric,
-            cv=self._folds_for(target), groups=groups, weights=weights, preset=self.preset,
-            n_trials=self.n_trials, timeout=self.timeout, sampler=self.sampler,
-            pruner=self.pruner, seeds=self.seeds, seed=self.random_state,
-            refit=self.refit, early_stopping=self.early_stopping,
-            max_rounds=self.max_rounds, n_jobs=self.n_jobs, device=self.device,
-            strict_device=self.strict_device, portfolio=self.portfolio, progress=bool(self.verbose),
-        )
+        config = self._config(target, groups, weights)
         result = pipeline.run(frame, target, None, config)
         self.result_: TuneResult = result
         self.best_params_ = result.best_params
@@ -130,6 +105,27 @@ class _BoostTuneEstimator(BaseEstimator):
         self.oof_pred_ = _oof_matrix(result)
         self.study_ = result.study
         return self
+
+    def _config(self, target: np.ndarray, groups: Any, weights: Any) -> RunConfig:
+        """The RunConfig of these parameters, checked where tune()'s are (boosttune.config);
+        a bad value is named by its parameter here."""
+        try:
+            return build_config(
+                model=self.model, task=self._task_kind(target), metric=self.metric,
+                cv=self._folds_for(target), groups=groups, weights=weights, preset=self.preset,
+                n_trials=self.n_trials, timeout=self.timeout, sampler=self.sampler,
+                pruner=self.pruner, seeds=self.seeds, seed=self.random_state,
+                refit=self.refit, early_stopping=self.early_stopping,
+                max_rounds=self.max_rounds, n_jobs=self.n_jobs, device=self.device,
+                strict_device=self.strict_device, portfolio=self.portfolio,
+                progress=bool(self.verbose),
+            )
+        except OptionError as exc:
+            name = PARAMETERS.get(exc.option, exc.option)
+            error = ParameterError(name, exc.requirement, exc.value, exc.hint, exc.optional)
+            error.args = (error.named(f"The '{name}' parameter of {type(self).__name__}",
+                                      exc.optional),)
+            raise error from None
 
     def _checked_fit_input(self, X: Any, y: Any) -> tuple[pd.DataFrame, np.ndarray]:
         if y is None:
@@ -186,6 +182,11 @@ class BoostTuneClassifier(ClassifierMixin, _BoostTuneEstimator):
     _task_kinds = ("binary", "multiclass")
 
     def _checked_target(self, y: np.ndarray) -> np.ndarray:
+        missing = pd.isna(y)
+        if missing.any():
+            rows = np.flatnonzero(missing)[:5].tolist()
+            raise BoostTuneError(f"Input y contains NaN: {int(missing.sum())} missing label(s) "
+                                 f"(first rows {rows}); drop those rows or fill the labels.")
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -198,7 +199,7 @@ class BoostTuneClassifier(ClassifierMixin, _BoostTuneEstimator):
 
     def _folds_for(self, y: np.ndarray) -> Any:
         # small data: fewer stratified folds rather than an error, down to two
-        if isinstance(self.cv, Integral):
+        if isinstance(self.cv, Integral) and int(self.cv) >= 2:
             smallest_class = int(np.bincount(y).min())
             return max(2, min(int(self.cv), smallest_class))
         return self.cv
@@ -223,7 +224,7 @@ class BoostTuneRegressor(RegressorMixin, _BoostTuneEstimator):
         return values
 
     def _folds_for(self, y: np.ndarray) -> Any:
-        if isinstance(self.cv, Integral):
+        if isinstance(self.cv, Integral) and int(self.cv) >= 2:
             if len(y) < 2:
                 raise ValueError(f"Cross-validation needs at least 2 rows; got n_samples="
                                  f"{len(y)}.")

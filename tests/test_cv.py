@@ -63,7 +63,7 @@ def test_sklearn_splitter_and_index_pairs(breast_cancer):
 
 
 def test_folds_round_trip_through_a_frame(breast_cancer):
-    task = make_task(breast_cancer, "target")
+    task = make_task(breast_cancer, "target", groups=np.arange(len(breast_cancer)))
     folds = make_folds(task, 4, "time")
     back = Folds.from_frame(folds.to_frame(task.n_rows), folds.scheme, folds.seed)
     for (t1, v1), (t2, v2) in zip(folds.splits, back.splits, strict=True):
@@ -83,10 +83,10 @@ def test_rare_class_under_stratified_cv(iris):
 
 
 def test_group_cv_without_groups(breast_cancer):
-    with pytest.raises(bt.BoostTuneError, match="cv_scheme='group' needs groups"):
+    with pytest.raises(bt.BoostTuneError, match="cv scheme 'group' needs the groups"):
         make_folds(make_task(breast_cancer, "target"), 5, "group")
 
 
 def test_unknown_scheme(breast_cancer):
-    with pytest.raises(bt.BoostTuneError, match="'cv_scheme' parameter must be one of"):
+    with pytest.raises(bt.BoostTuneError, match="cv scheme must be one of"):
         make_folds(make_task(breast_cancer, "target"), 5, "random")

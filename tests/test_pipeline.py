@@ -49,7 +49,7 @@ def test_groups_are_checked_where_they_are_built() -> None:
         bt.Fit(max_rounds=0)
     with pytest.raises(bt.BoostTuneError, match="'refit' parameter must be one of"):
         bt.Finalize(refit="everything")
-    with pytest.raises(bt.BoostTuneError, match="Unknown option 'n_trails'; did you mean "
+    with pytest.raises(bt.BoostTuneError, match=r"Unknown option 'n_trails' \(did you mean "
                        "'n_trials'"):
         build_config(n_trails=3)
     with pytest.raises(bt.BoostTuneError, match=r"'fit' parameter must be a bt\.Fit"):
@@ -61,7 +61,7 @@ def test_seeds_count_from_the_seed_given_in_any_order() -> None:
     assert build_config(seed=7).seed_list == [7]
     assert build_config(seeds=3, seed=7).seed_list == [7, 8, 9]
     assert build_config(seed=7, seeds=[1, 4]).seed_list == [1, 4]
-    with pytest.raises(bt.BoostTuneError, match="'seeds' list must hold distinct integers"):
+    with pytest.raises(bt.BoostTuneError, match=r"'seeds' parameter .* a list of distinct"):
         build_config(seeds=[2, 2])
 
 

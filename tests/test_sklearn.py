@@ -112,7 +112,7 @@ def test_not_fitted_and_sklearn_style_errors(breast_cancer):
     with pytest.raises(NotFittedError):
         BoostTuneClassifier().predict(X)
     with pytest.raises(InvalidParameterError, match="The 'preset' parameter of "
-                       "BoostTuneClassifier must be a str among"):
+                       r"BoostTuneClassifier must be one of \['fast', 'default', 'wide'\]"):
         BoostTuneClassifier(preset="huge").fit(X, y)
     assert clone(BoostTuneRegressor(n_trials=7)).get_params()["n_trials"] == 7
     assert repr(BoostTuneClassifier(n_trials=7, model="xgboost")) == (

@@ -273,6 +273,8 @@ SPEC = BackendSpec(
     probe=probe_lightgbm,
     portfolio=PORTFOLIO,
     native_errors=(lgb.basic.LightGBMError,),
+    advice={"min_leaf": "min_child_samples", "tree_size": "num_leaves",
+            "subsample": "bagging_fraction", "l2": "lambda_l2"},
     # measured on 8 benchmark datasets x 2 seeds, 5 folds, against the folds' average on the
     # test split: the blend with a refit on all rows was better on 14 of 16
     default_refit="blend",

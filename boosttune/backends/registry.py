@@ -52,6 +52,7 @@ class BackendSpec:
     default_refit: str = "folds"
     estimators: Mapping[str, str] = field(default_factory=dict)
     adjust_space: Callable[[SearchSpace, Device], SearchSpace] | None = None
+    advice: Mapping[str, str] = field(default_factory=dict)  # param names for the diagnosis
 
     def __post_init__(self) -> None:
         if self.default_refit not in REFITS:

@@ -217,6 +217,8 @@ SPEC = BackendSpec(
     probe=probe_xgboost,
     portfolio=PORTFOLIO,
     native_errors=(xgb.core.XGBoostError,),
+    advice={"min_leaf": "min_child_weight", "tree_size": "max_depth or max_leaves",
+            "subsample": "subsample", "l2": "reg_lambda"},
     # the blend with a refit on all rows beat the folds' average on only 9 of 16 (8 benchmark
     # datasets x 2 seeds): XGBoost keeps its fold models
     default_refit="folds",

@@ -8,7 +8,7 @@ are measured against it, so the rules hold for any metric's scale.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +20,9 @@ DECLINE_SHARE = 0.05  # validation this much worse than its best at the end: it 
 GAP_SHARE = 0.5  # train beating valid by half the improvement or more: a large gap
 
 VERDICTS = ("good fit", "overfitting", "underfitting", "unstable")
+# What the advice calls the knobs it turns; each backend names its own params (BackendSpec).
+GENERIC_ADVICE = {"min_leaf": "the minimum rows per leaf", "tree_size": "the tree size",
+                  "subsample": "row subsampling", "l2": "L2 regularisation"}
 
 
 @dataclass(frozen=True)
@@ -33,11 +36,14 @@ class Diagnosis:
 
 def diagnose(rounds: Sequence[int], valid: Sequence[float], train: Sequence[float] | None,
              best_round: int, max_rounds: int, greater_is_better: bool,
-             tail_decline: float = 0.0) -> Diagnosis:
+             tail_decline: float = 0.0, advice: Mapping[str, str] = GENERIC_ADVICE
+             ) -> Diagnosis:
     """Diagnose one fit from its curves: validation and train scores (same metric, or train
     None) at ascending ``rounds`` up to ``best_round``, the round ceiling, and how far
     validation fell in the rounds after the best one, as a share of its improvement (the
-    models keep only the best rounds, so the early-stopping curve tells)."""
+    models keep only the best rounds, so the early-stopping curve tells). ``advice`` names
+    the backend's params in the advice (keys of GENERIC_ADVICE)."""
+    knob = {**GENERIC_ADVICE, **advice}
     sign = 1.0 if greater_is_better else -1.0
     r = np.asarray(rounds)
     v = sign * np.asarray(valid, dtype=np.float64)  # higher is better from here on
@@ -54,15 +60,15 @@ def diagnose(rounds: Sequence[int], valid: Sequence[float], train: Sequence[floa
     if drops.size and drops.max() > JUMP_SHARE * improvement:
         return Diagnosis("unstable", f"the validation score jumps: one round undid "
                          f"{drops.max() / improvement:.0%} of the improvement; lower the "
-                         "learning rate or raise min_child_samples")
+                         f"learning rate or raise {knob['min_leaf']}")
     if train is not None:
         gap = sign * float(np.asarray(train, dtype=np.float64)[at_best]) - best
         if tail_decline > DECLINE_SHARE and gap > GAP_SHARE * improvement:
             return Diagnosis("overfitting", f"validation worsened by {tail_decline:.0%} of its "
                              f"improvement after round {best_round} while train kept "
                              f"improving, and train leads validation by {gap / improvement:.1f}"
-                             "x the improvement: regularise (fewer leaves, more "
-                             "min_child_samples, subsampling, L2)")
+                             f"x the improvement: regularise (lower {knob['tree_size']}, raise "
+                             f"{knob['min_leaf']}, {knob['subsample']}, {knob['l2']})")
     return Diagnosis("good fit", f"validation improved steadily to round {best_round} and "
                      "early stopping ended it there")
 

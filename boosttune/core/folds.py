@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 from sklearn import model_selection as ms
 
-from boosttune.core.errors import BoostTuneError
+from boosttune.core.errors import BoostTuneError, did_you_mean
 from boosttune.core.task import Task
 
 SCHEMES = ("kfold", "stratified", "group", "stratified_group", "time", "predefined")
-NEEDS_GROUPS = ("group", "stratified_group", "predefined")
+NEEDS_GROUPS = ("group", "stratified_group", "predefined", "time")
 
 
 @dataclass
@@ -100,16 +100,21 @@ def _resolve_scheme(task: Task, scheme: str | None) -> str:
             return "group"
         return "kfold" if task.kind == "regression" else "stratified"
     if scheme not in SCHEMES:
-        raise BoostTuneError(
-            f"The 'cv_scheme' parameter must be one of {list(SCHEMES)}; got {scheme!r} instead."
-        )
+        raise BoostTuneError(f"The cv scheme must be one of {list(SCHEMES)}; got {scheme!r} "
+                             f"instead{did_you_mean(scheme, SCHEMES)}.")
     if scheme in NEEDS_GROUPS and task.groups is None:
+        what = {"time": "the time order (a date or time-step column)",
+                "predefined": "each row's fold id"}.get(scheme, "the groups")
         raise BoostTuneError(
-            f"cv_scheme={scheme!r} needs groups: pass groups=<column name> or an array."
+            f"The cv scheme {scheme!r} needs {what}: pass bt.CV(scheme={scheme!r}, "
+            "groups=<column name or array>) ([cv] column in a config)."
+            + (" For rows already in time order, groups=numpy.arange(len(train))."
+               if scheme == "time" else "")
         )
     if scheme in ("stratified", "stratified_group") and task.kind == "regression":
         raise BoostTuneError(
-            f"cv_scheme={scheme!r} stratifies by class and the task is regression; use 'kfold'."
+            f"The cv scheme {scheme!r} stratifies by class and the task is regression; use "
+            "'kfold'."
         )
     return scheme
 
@@ -124,7 +129,7 @@ def _split_by_scheme(task: Task, n_splits: int, scheme: str, seed: int) -> list:
             f"cv={n_splits} folds need at least {n_splits} rows; the data has {task.n_rows}."
         )
     if scheme in ("stratified", "stratified_group"):
-        _check_class_counts(task.y, task.classes or [], n_splits)
+        _check_class_counts(task, n_splits)
     if scheme in ("group", "stratified_group"):
         n_groups = len(pd.unique(pd.Series(task.groups)))
         if n_groups < n_splits:
@@ -160,19 +165,20 @@ def _predefined(fold_ids: np.ndarray | None) -> list:
     usable = ids.notna() & (pd.to_numeric(ids, errors="coerce").fillna(0) >= 0)
     labels = sorted(ids[usable].unique())
     if len(labels) < 2:
-        raise BoostTuneError("cv_scheme='predefined' needs at least two distinct fold ids.")
+        raise BoostTuneError("The cv scheme 'predefined' needs at least two distinct fold ids.")
     rows = np.arange(len(ids))
     return [(rows[(ids != k).to_numpy()], rows[(ids == k).to_numpy()]) for k in labels]
 
 
-def _check_class_counts(y: np.ndarray, classes: list, n_splits: int) -> None:
-    counts = np.bincount(y.astype(np.int64), minlength=len(classes))
+def _check_class_counts(task: Task, n_splits: int) -> None:
+    classes = task.classes or []
+    counts = np.bincount(task.y.astype(np.int64), minlength=len(classes))
     small = [(classes[i], int(c)) for i, c in enumerate(counts) if c < n_splits]
     if small:
         raise BoostTuneError(
             f"Stratified cv with {n_splits} folds needs at least {n_splits} rows of each class; "
-            f"class(es) {small} have fewer. Use fewer folds, cv_scheme='kfold', or drop or "
-            "merge the rare classes."
+            f"class(es) {small} have fewer. Use fewer folds, bt.CV(scheme='kfold'), or drop or "
+            "merge the rare classes." + (f" {task.kind_reason}" if task.kind_reason else "")
         )
 
 

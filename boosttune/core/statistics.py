@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from boosttune.core.errors import BoostTuneError, first_line
 from boosttune.core.folds import Folds
 from boosttune.core.metrics import Direction
 from boosttune.core.results import CVRun, CVScore, SeedAverage
@@ -44,8 +45,22 @@ def target_of(task: Task, rows: np.ndarray) -> np.ndarray:
 
 
 def fold_score(task: Task, rows: np.ndarray, pred: np.ndarray) -> float:
+    """The metric on one validation fold; a metric that fails or gives no finite number stops
+    the run with its name (every trial would fail the same way)."""
     weights = None if task.weights is None else task.weights[rows]
-    return task.metric(target_of(task, rows), pred, weights)
+    name = task.metric.name
+    try:
+        score = task.metric(target_of(task, rows), pred, weights)
+    except BoostTuneError:
+        raise
+    except Exception as exc:
+        raise BoostTuneError(f"The metric {name!r} failed on a validation fold of {len(rows)} "
+                             f"rows: {type(exc).__name__}: {first_line(exc)}.") from None
+    if not np.isfinite(score):
+        raise BoostTuneError(f"The metric {name!r} returned {score!r} on a validation fold of "
+                             f"{len(rows)} rows; a metric must return a finite number (a "
+                             "custom one may divide by zero or take the log of 0).")
+    return float(score)
 
 
 def empty_predictions(task: Task, n_rows: int) -> np.ndarray:

@@ -9,7 +9,6 @@ the same categories and values unseen in training become missing (with a warning
 from __future__ import annotations
 
 import hashlib
-import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,10 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from boosttune.core.errors import BoostTuneError
+from boosttune.core.errors import BoostTuneError, did_you_mean
 from boosttune.core.metrics import Metric, TaskKind, get_metric
-
-log = logging.getLogger("boosttune")
 
 # Integer targets with at most this many distinct values are read as classes.
 MAX_INTEGER_CLASSES = 20
@@ -83,6 +80,13 @@ class FeatureEncoder:
         values = column
         if all(isinstance(k, str) for k in known):  # text categories: match on the text
             values = column.astype(str).where(column.notna(), None)
+        elif known and _holds_text(column):
+            raise BoostTuneError(
+                f"Column {name!r} is a category of {type(known[0]).__name__} values in "
+                f"training but holds text in the {what} (e.g. {column.dropna().iloc[0]!r}); "
+                f"give it the same type in both (e.g. test[{name!r}] = test[{name!r}]"
+                f".astype({type(known[0]).__name__!r}))."
+            )
         codes = pd.Index(known).get_indexer(values).astype(np.float64)  # -1: missing or unseen
         unseen = int(((codes < 0) & column.notna().to_numpy()).sum())
         if unseen:
@@ -100,6 +104,14 @@ def _is_text(column: pd.Series) -> bool:
     return column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
 
 
+def _holds_text(column: pd.Series) -> bool:
+    """Whether the column's values are strings (as text, or as a category's labels)."""
+    present = column.dropna()
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        present = pd.Series(column.cat.categories)
+    return bool(len(present)) and pd.api.types.infer_dtype(present, skipna=True) == "string"
+
+
 @dataclass
 class Task:
     """Everything a run knows about its data, checked and encoded."""
@@ -115,6 +127,7 @@ class Task:
     groups: np.ndarray | None = None
     X_test: np.ndarray | None = None
     test_ids: pd.Series | None = None
+    kind_reason: str = ""  # why an inferred kind is what it is, where it may surprise
 
     @property
     def n_classes(self) -> int:
@@ -168,10 +181,15 @@ def make_task(
     unknown_drop = [c for c in drop if c not in frame.columns]
     if unknown_drop:
         raise BoostTuneError(f"drop names column(s) {unknown_drop} that the training data lacks.")
+    if id_column is not None:
+        _check_id_column(frame, id_column, "training data")
     features = frame.drop(columns=[c for c in frame.columns if c in removed])
     if features.shape[1] == 0:
         raise BoostTuneError("No feature columns are left once the target and drop are removed.")
     kind = _task_kind(y_raw, task, target_name)
+    numeric_classes = kind == "multiclass" and pd.api.types.is_numeric_dtype(y_raw)
+    reason = integer_classes(target_name, y_raw.nunique()) if task is None and \
+        numeric_classes else ""
     y, classes = _encode_target(y_raw, kind, target_name)
     scorer = get_metric(metric, kind)
     if scorer.name == "rmsle" and np.nanmin(y) < 0:
@@ -183,7 +201,8 @@ def make_task(
     X = encoder.transform(features, "training data")
     X_test, test_ids = _encode_test(test, encoder, removed, id_column)
     return Task(X, y, kind, scorer, encoder, target_name, classes, weight_values,
-                None if group_values is None else np.asarray(group_values), X_test, test_ids)
+                None if group_values is None else np.asarray(group_values), X_test, test_ids,
+                reason)
 
 
 def as_frame(data: pd.DataFrame | np.ndarray, what: str) -> pd.DataFrame:
@@ -204,7 +223,8 @@ def _target_values(frame: pd.DataFrame, target: Any) -> tuple[pd.Series, str]:
     if isinstance(target, str):
         if target not in frame.columns:
             raise BoostTuneError(
-                f"Target column {target!r} is not in the training data; its columns are "
+                f"Target column {target!r} is not in the training data"
+                f"{did_you_mean(target, frame.columns)}; its columns are "
                 f"{list(map(str, frame.columns))[:30]}. Pass target=<column name> or an array."
             )
         return frame[target], target
@@ -216,6 +236,13 @@ def _target_values(frame: pd.DataFrame, target: Any) -> tuple[pd.Series, str]:
             f"target has {len(values)} values but the training data has {len(frame)} rows."
         )
     return values.reset_index(drop=True), str(getattr(target, "name", None) or "target")
+
+
+def _check_id_column(frame: pd.DataFrame, id_column: str, what: str) -> None:
+    if id_column not in frame.columns:
+        raise BoostTuneError(f"The id column {id_column!r} is not in the {what}"
+                             f"{did_you_mean(id_column, frame.columns)}; its columns are "
+                             f"{list(frame.columns)[:20]}.")
 
 
 def _column_or_array(frame: pd.DataFrame, value: Any, what: str) -> np.ndarray | None:
@@ -270,10 +297,17 @@ def _task_kind(y: pd.Series, task: str | None, target_name: str) -> TaskKind:
         return "binary"
     integral = bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
     if integral and n_unique <= MAX_INTEGER_CLASSES:
-        log.info("target %r has %d integer values: read as multiclass (pass task="
-                 "'regression' to change)", target_name, n_unique)
+        warnings.warn(integer_classes(target_name, n_unique), UserWarning, stacklevel=5)
         return "multiclass"
     return "regression"
+
+
+def integer_classes(target_name: str, n_unique: int) -> str:
+    """Why an integer target was read as classes, and how to say otherwise."""
+    return (f"Target {target_name!r} holds {n_unique} distinct integers, so it is read as "
+            f"{n_unique} classes (multiclass); pass task='regression' ([task] type = "
+            "\"regression\" in a config) if it is a quantity, or task='multiclass' to "
+            "silence this warning.")
 
 
 def _encode_target(y: pd.Series, kind: TaskKind, name: str) -> tuple[np.ndarray, list | None]:
@@ -323,11 +357,13 @@ def _encode_test(
     if test is None:
         return None, None
     frame = as_frame(test, "test")
+    if id_column is not None:
+        _check_id_column(frame, id_column, "test data")
     extra = [c for c in frame.columns if c not in encoder.columns and c not in removed]
     if extra:
         raise BoostTuneError(
             f"The test data has column(s) {extra} that training does not use; drop them or "
             "name them in drop=[...]."
         )
-    ids = frame[id_column].reset_index(drop=True) if id_column and id_column in frame else None
+    ids = frame[id_column].reset_index(drop=True) if id_column else None
     return encoder.transform(frame, "test data"), ids

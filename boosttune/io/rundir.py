@@ -1,8 +1,9 @@
 """The run directory: the sole owner of its file names and of reading manifest.json.
 
 params.json · oof.parquet · test_pred.parquet · folds.parquet · scores.csv · trials.csv ·
-selection.csv · nested.csv · curves.parquet · study.db · manifest.json. Every file is
-written atomically and manifest.json last: a directory with a manifest is a complete run.
+selection.csv · nested.csv · curves.parquet · study.db · manifest.json, and options.json
+(what ``boosttune run`` was told). Every file is written atomically and manifest.json last: a
+directory with a manifest is a complete run.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from boosttune.io.atomic import to_json, write_csv, write_parquet, write_text
 PARAMS, OOF, TEST_PRED, FOLDS = "params.json", "oof.parquet", "test_pred.parquet", "folds.parquet"
 SCORES, TRIALS, SELECTION, NESTED = "scores.csv", "trials.csv", "selection.csv", "nested.csv"
 CURVES, STUDY, MANIFEST = "curves.parquet", "study.db", "manifest.json"
+RUN_OPTIONS = "options.json"  # the CLI's options of a run, to resume it with the same ones
 
 
 @dataclass
@@ -75,18 +77,33 @@ def read_manifest(path: Path) -> Manifest:
     if not file.exists():
         raise BoostTuneError(
             f"{path} is not a finished run directory (no {MANIFEST}); was the run killed?")
+    return Manifest.from_dict(_read_json(file), str(file))
+
+
+def _read_json(file: Path) -> Any:
+    """The JSON in ``file``; an error naming it where it is missing, cut short or garbled."""
+    damaged = ("the run directory may be from an interrupted save or damaged: run it again or "
+               "delete it.")
+    if not file.is_file():
+        raise BoostTuneError(f"{file} is missing; {damaged}")
     try:
-        raw = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BoostTuneError(f"{file} is not valid JSON ({exc}); the run directory is "
-                             "damaged: run it again or delete it.") from None
-    return Manifest.from_dict(raw, str(file))
+        return json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BoostTuneError(f"{file} is not valid JSON ({exc.msg}: line {exc.lineno}, "
+                             f"column {exc.colno}); {damaged}") from None
+    except UnicodeDecodeError as exc:
+        raise BoostTuneError(f"{file} is not valid JSON (not UTF-8 text: {exc.reason} at "
+                             f"byte {exc.start}); {damaged}") from None
 
 
 def read_run(path: Path) -> RunFiles:
     manifest = read_manifest(path)
+    params = _read_json(path / PARAMS)
+    if not isinstance(params, dict):
+        raise BoostTuneError(f"{path / PARAMS}: expected a JSON object of params; got "
+                             f"{type(params).__name__}.")
     return RunFiles(
-        params=json.loads((path / PARAMS).read_text(encoding="utf-8")),
+        params=params,
         oof=pd.read_parquet(path / OOF),
         folds=pd.read_parquet(path / FOLDS),
         scores=pd.read_csv(path / SCORES),

@@ -9,6 +9,8 @@ their best rounds; what came after is read from the early-stopping curve (``tail
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -27,12 +29,13 @@ def learning_curves(backend: Backend, predict: Predict, run: CVRun) -> pd.DataFr
                      ignore_index=True)
 
 
-def diagnose_curves(curves: pd.DataFrame, max_rounds: int, greater_is_better: bool
-                    ) -> tuple[Diagnosis, list[Diagnosis]]:
-    """The verdict over the folds, and each fold's own."""
+def diagnose_curves(curves: pd.DataFrame, max_rounds: int, greater_is_better: bool,
+                    advice: Mapping[str, str]) -> tuple[Diagnosis, list[Diagnosis]]:
+    """The verdict over the folds, and each fold's own; ``advice`` names the backend's
+    params."""
     each = [diagnose(group["round"].to_numpy(), group["valid"].to_numpy(),
                      group["train"].to_numpy(), int(group["best_round"].iloc[0]), max_rounds,
-                     greater_is_better, float(group["tail_decline"].iloc[0]))
+                     greater_is_better, float(group["tail_decline"].iloc[0]), advice)
             for _, group in curves.groupby(["seed", "fold"], sort=True)]
     return overall(each), each
 

@@ -49,7 +49,7 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
     final = summarize_runs(task, folds, chosen.runs)
     curves = learning_curves(backend, prepared.spec.predict, final.runs[0])
     verdict, per_fold = diagnose_curves(curves, config.fit.max_rounds,
-                                        task.metric.greater_is_better)
+                                        task.metric.greater_is_better, prepared.spec.advice)
     evaluation = _evaluation(searched, backends, chosen.params, final, selection, chosen.trial)
     if nested is not None:
         evaluation["nested"] = nested.summary()

@@ -42,20 +42,27 @@ def prepare(train: pd.DataFrame | np.ndarray, target: Any,
             started: float) -> Prepared:
     """The shared parts; ``started`` is the run's start (perf_counter), the budget's too."""
     spec = backend_spec(config.model)
-    data = config.data
-    task = make_task(train, target, test=test, task=data.task, metric=config.metric,
-                     weights=data.weights, groups=config.cv.groups, id_column=data.id_column,
-                     drop=data.drop)
+    task, folds = check(train, target, test, config)
     device = (config.device if isinstance(config.device, Device)
               else resolve_device(spec.name, spec.probe, config.device,
                                   config.fit.strict_device))
-    folds = make_folds(task, config.cv.folds, config.cv.scheme, config.seed)
     space = with_schedule(spec.for_device(base_space(spec, config), device),
                           config.search.lr_schedule)
     settings = FitSettings(config.fit.early_stopping, config.fit.early_stopping_rounds,
                            config.fit.max_rounds, config.fit.threads, dict(device.params))
     backend = make_backend(spec, task, folds, settings, space)
     return Prepared(config, spec, task, device, folds, space, backend, started)
+
+
+def check(train: pd.DataFrame | np.ndarray, target: Any,
+          test: pd.DataFrame | np.ndarray | None, config: RunConfig) -> tuple[Task, Folds]:
+    """The checked task and its folds: every problem of the data and of the options that
+    depend on it, found before any model trains (the CLI checks all its models with it)."""
+    data = config.data
+    task = make_task(train, target, test=test, task=data.task, metric=config.metric,
+                     weights=data.weights, groups=config.cv.groups, id_column=data.id_column,
+                     drop=data.drop)
+    return task, make_folds(task, config.cv.folds, config.cv.scheme, config.seed)
 
 
 def base_space(spec: BackendSpec, config: RunConfig) -> SearchSpace:
