@@ -248,6 +248,11 @@ def _checked_configs(comp: Competition, train: pd.DataFrame, test: pd.DataFrame 
     """Each model's RunConfig, with the data checked against it and the submission's columns
     against the task, so that no mistake waits until a model has trained."""
     configs = {model: _run_config(comp, model, args) for model in _models(comp, args)}
+    for earlier in getattr(args, "warm_start", None) or []:
+        try:
+            read_manifest(earlier)
+        except BoostTuneError as exc:
+            raise BoostTuneError(f"--warm-start {earlier}: {exc}") from None
     first = next(iter(configs.values()))
     frame, frame_test = _engine_frames(comp, train, test)
     try:

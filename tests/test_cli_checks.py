@@ -123,6 +123,11 @@ def test_log1p_of_a_negative_target(folder):
     assert "negative value(s)" in stderr and "missing" not in stderr
 
 
+def test_a_warm_start_run_that_does_not_exist(folder):
+    stderr = refused(folder, BASE, "--warm-start", str(folder / "nope"))
+    assert f"--warm-start {folder / 'nope'}: " in stderr and "no manifest.json" in stderr
+
+
 def test_version_and_plain_help():
     version = boosttune("--version")
     assert version.returncode == 0 and version.stdout.strip() == f"boosttune {bt.__version__}"
