@@ -297,7 +297,8 @@ def _task_kind(y: pd.Series, task: str | None, target_name: str) -> TaskKind:
         return "binary"
     integral = bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
     if integral and n_unique <= MAX_INTEGER_CLASSES:
-        warnings.warn(integer_classes(target_name, n_unique), UserWarning, stacklevel=5)
+        warnings.warn(integer_classes(target_name, n_unique) + " task='multiclass' silences "
+                      "this warning.", UserWarning, stacklevel=5)
         return "multiclass"
     return "regression"
 
@@ -306,8 +307,7 @@ def integer_classes(target_name: str, n_unique: int) -> str:
     """Why an integer target was read as classes, and how to say otherwise."""
     return (f"Target {target_name!r} holds {n_unique} distinct integers, so it is read as "
             f"{n_unique} classes (multiclass); pass task='regression' ([task] type = "
-            "\"regression\" in a config) if it is a quantity, or task='multiclass' to "
-            "silence this warning.")
+            "\"regression\" in a config) if it is a quantity.")
 
 
 def _encode_target(y: pd.Series, kind: TaskKind, name: str) -> tuple[np.ndarray, list | None]:
