@@ -37,7 +37,7 @@ def tune(
     target: Any = None,
     *,
     test: Frame | None = None,
-    model: str = default("model"),
+    model: str | Sequence[str] = default("model"),
     metric: Any = default("metric"),
     cv: int | Any | CV = default("cv"),
     space: str | SearchSpace = default("space"),

@@ -11,7 +11,9 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,6 +41,7 @@ from boosttune.core.schedules import SCHEDULES
 from boosttune.io.atomic import to_json, write_csv, write_text
 from boosttune.io.rundir import MANIFEST, RUN_OPTIONS, read_manifest
 from boosttune.pipeline import run as pipeline
+from boosttune.pipeline.ensemble import combine, model_config
 from boosttune.pipeline.prepare import check
 from boosttune.result import TuneResult
 from boosttune.search.storage import open_storage
@@ -191,6 +194,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     comp = load_competition(args.config)
     train, test = load_frames(comp, data_dir(args.data_dir, comp))
     configs = _checked_configs(comp, train, test, args)  # every model, before any training
+    results: dict[str, TuneResult] = {}
+    started = time.perf_counter()
     for model, config in configs.items():
         path = _run_dir(args.out, comp.name, model, args.fresh, _options(comp, args))
         new_run = not path.exists()
@@ -211,11 +216,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         finally:
             for helper in helpers:
                 helper.wait()
-        result.save(path)
-        if test is not None:
-            _write_submission(comp, result, test, path / "submission.csv")
-        _print_summary(comp, result, holdout, path)
+        _save(comp, result, holdout, test, path)
+        results[model] = result
+    if len(results) > 1:
+        _save_ensemble(comp, train, test, configs, results, started, args.out)
     return 0
+
+
+def _save(comp: Competition, result: TuneResult, holdout: float | None,
+          test: pd.DataFrame | None, path: Path) -> None:
+    result.save(path)
+    if test is not None:
+        _write_submission(comp, result, test, path / "submission.csv")
+    _print_summary(comp, result, holdout, path)
+
+
+def _save_ensemble(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None,
+                   configs: dict[str, RunConfig], results: dict[str, TuneResult],
+                   started: float, runs: Path) -> None:
+    """The ensemble of the models' runs: one more run directory, leaderboard row and
+    submission."""
+    config = replace(next(iter(configs.values())), model=tuple(configs))
+    frame, frame_test = _engine_frames(comp, train, test)
+    ensemble = combine(frame, comp.target, frame_test, config, results, started)
+    holdout = _holdout_score(comp, ensemble, test)
+    ensemble.manifest.competition = comp.name
+    ensemble.manifest.config_file = str(comp.source)
+    ensemble.manifest.holdout_score = holdout
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    _save(comp, ensemble, holdout, test, runs / f"{comp.name}-ensemble-{stamp}")
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -248,6 +277,8 @@ def _checked_configs(comp: Competition, train: pd.DataFrame, test: pd.DataFrame 
     """Each model's RunConfig, with the data checked against it and the submission's columns
     against the task, so that no mistake waits until a model has trained."""
     configs = {model: _run_config(comp, model, args) for model in _models(comp, args)}
+    if len(configs) > 1:  # each keeps its best trials for the ensemble
+        configs = {model: model_config(config, model) for model, config in configs.items()}
     for earlier in getattr(args, "warm_start", None) or []:
         try:
             read_manifest(earlier)
@@ -449,6 +480,12 @@ def _print_summary(comp: Competition, result: TuneResult, holdout: float | None,
              f"  trials: {manifest.n_complete} complete, {manifest.n_pruned} pruned; "
              f"wall {manifest.wall_seconds:.1f} s; device {manifest.device_name}",
              f"  stages: {stages}"]
+    if "ensemble" in manifest.evaluation:
+        found = manifest.evaluation["ensemble"]
+        lines.append(f"  ensemble: {found['members']} members of {found['candidates']} kept "
+                     f"trials; honest CV {found['honest_score']:.5f} (selected on the same "
+                     f"OOF: {found['oof_score']:.5f}); best single "
+                     f"{found['best_single']['model']} {found['best_single']['score']:.5f}")
     if holdout is not None:
         lines.append(f"  held-out {result.score.metric}: {holdout:.5f}")
     if result.diagnosis:

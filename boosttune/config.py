@@ -186,17 +186,20 @@ class Finalize(_Group):
     """What is delivered after the search: ``refit`` 'folds' (the fold models), 'full' (one
     model per seed on all rows), 'blend' (both at half weight) or None (the backend's
     default); the ``top_k`` best trials re-run over every seed and picked by ``select``
-    ('mean', or 'lcb': mean minus its standard error)."""
+    ('mean', or 'lcb': mean minus its standard error); ``ensemble`` trials of each model kept
+    for ensemble selection over them (None: 20 when several models are tuned, else none)."""
 
     refit: str | None = None
     top_k: int = 1
     select: str = "mean"
+    ensemble: int | None = None
 
     def __post_init__(self) -> None:
         if self.refit is not None:
             _check_choice("refit", self.refit, REFITS)
         _check_int("top_k", self.top_k, 1)
         _check_choice("select", self.select, SELECTS)
+        _check_int("ensemble", self.ensemble, 0, optional=True)
 
 
 @dataclass(frozen=True)
@@ -241,7 +244,7 @@ class RunConfig:
     """Everything a run is told, besides its data. The flat fields are the everyday options
     of ``tune()``; the rest is in the groups."""
 
-    model: str = "lightgbm"
+    model: str | Sequence[str] = "lightgbm"  # a backend, several, or "auto" (all installed)
     metric: Any = None
     space: SearchSpace | str = "default"  # a SearchSpace or a preset tier of the model
     n_trials: int | None = None
@@ -259,7 +262,8 @@ class RunConfig:
     storage: Storage = field(default_factory=Storage)
 
     def __post_init__(self) -> None:
-        _check_choice("model", self.model, backend_names())
+        models = _model_list(self.model)
+        object.__setattr__(self, "model", models[0] if len(models) == 1 else tuple(models))
         _check_int("n_trials", self.n_trials, 1, optional=True)
         if self.timeout is not None and (isinstance(self.timeout, bool) or not isinstance(
                 self.timeout, Real) or not self.timeout > 0):
@@ -269,7 +273,8 @@ class RunConfig:
         if not isinstance(self.device, Device):
             _check_choice("device", self.device, REQUESTS)
         if isinstance(self.space, str):
-            _check_choice("space", self.space, list(backend_spec(self.model).presets))
+            for model in models:
+                _check_choice("space", self.space, list(backend_spec(model).presets))
         elif not isinstance(self.space, SearchSpace):
             raise OptionError("space", "must be a preset name or a SearchSpace", self.space)
         _seed_list(self.seeds, self.seed)  # checked; kept as given, so a new seed moves them
@@ -277,6 +282,18 @@ class RunConfig:
             if not isinstance(getattr(self, name), group):
                 raise BoostTuneError(f"The '{name}' parameter must be a bt.{group.__name__}"
                                      f"(...); got {getattr(self, name)!r}.")
+
+    @property
+    def one_model(self) -> str:
+        """The backend of a single-model run (the pipeline splits a multi-model run first)."""
+        if not isinstance(self.model, str):
+            raise BoostTuneError(f"This stage runs one model; got {list(self.model)}.")
+        return self.model
+
+    @property
+    def models(self) -> list[str]:
+        """The backends this run tunes, one or several."""
+        return [self.model] if isinstance(self.model, str) else list(self.model)
 
     @property
     def seed_list(self) -> list[int]:
@@ -292,7 +309,8 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest's ``config``: the options as given, group by group."""
-        flat = {"model": self.model, "metric": getattr(self.metric, "name", self.metric),
+        flat = {"model": self.model if isinstance(self.model, str) else list(self.model),
+                "metric": getattr(self.metric, "name", self.metric),
                 "space": self.space if isinstance(self.space, str) else self.space.name,
                 "n_trials": self.n_trials, "timeout": self.timeout,
                 "seeds": self.seed_list, "seed": self.seed,
@@ -300,6 +318,23 @@ class RunConfig:
         if not isinstance(flat["metric"], (str, type(None))):
             flat["metric"] = repr(flat["metric"])
         return flat | {name: getattr(self, name).to_dict() for name in GROUPS}
+
+
+AUTO_MODELS = ("lightgbm", "xgboost", "catboost")  # "auto": those of these installed
+
+
+def _model_list(model: Any) -> list[str]:
+    """The backends named: one, several (distinct) or 'auto'; each checked by name."""
+    if model == "auto":
+        return [m for m in AUTO_MODELS if m in backend_names()]
+    models = [model] if isinstance(model, str) else list(model) if isinstance(
+        model, (list, tuple)) else [model]
+    if not models or len(set(map(str, models))) != len(models):
+        raise OptionError("model", "must name one backend or a list of distinct backends",
+                          model)
+    for name in models:
+        _check_choice("model", name, backend_names())
+    return models
 
 
 def _seed_list(seeds: int | Sequence[int], seed: int) -> list[int]:

@@ -18,7 +18,7 @@ import pandas as pd
 from boosttune.core.errors import BoostTuneError
 from boosttune.core.folds import Folds
 from boosttune.core.manifest import Manifest
-from boosttune.core.results import CVScore, Members, NestedReport, Predict
+from boosttune.core.results import CVScore, Kept, Members, NestedReport, Predict
 from boosttune.core.task import FeatureEncoder
 from boosttune.io.report import Report, build_report
 from boosttune.io.rundir import RunFiles, load_study, read_run, write_run
@@ -49,6 +49,24 @@ class Ensemble:
 
 
 @dataclass
+class WeightedEnsemble:
+    """An ensemble selection's predictor: the weighted mean of its members' fold-model
+    averages (members of several backends, each with its own predict function)."""
+
+    parts: list[tuple[float, Ensemble]]
+    encoder: FeatureEncoder
+
+    def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        if not isinstance(X, pd.DataFrame):
+            array = np.asarray(X)
+            X = pd.DataFrame(array, columns=[f"f{i}" for i in range(array.shape[1])])
+        return self.predict_matrix(self.encoder.transform(X, "data to predict"))
+
+    def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        return np.sum([w * part.predict_matrix(matrix) for w, part in self.parts], axis=0)
+
+
+@dataclass
 class TuneResult:
     """Best params, seed-averaged score, OOF and test predictions, trials, folds, manifest.
 
@@ -66,11 +84,14 @@ class TuneResult:
     folds: Folds
     manifest: Manifest
     study: optuna.Study | None = None
-    ensemble: Ensemble | None = None
+    ensemble: Ensemble | WeightedEnsemble | None = None
     evaluation: dict[str, Any] = field(default_factory=dict)
     selection: pd.DataFrame | None = None  # the top-k re-evaluated over seeds
     nested: NestedReport | None = None
     curves: pd.DataFrame | None = None  # per seed, fold, round: train and valid score
+    kept: list[Kept] = field(default_factory=list)  # trials kept for an ensemble (not saved)
+    by_model: dict[str, TuneResult] = field(default_factory=dict)  # a multi-model run's
+    members: list[dict[str, Any]] = field(default_factory=list)  # an ensemble's: ensemble.json
 
     @property
     def diagnosis(self) -> str | None:
@@ -105,7 +126,8 @@ class TuneResult:
             params=self.params, oof=self.oof, folds=self.folds.to_frame(len(self.oof)),
             scores=self.score.table, trials=self.trials, manifest=self.manifest,
             test_pred=self.test_pred, selection=self.selection,
-            nested=None if self.nested is None else self.nested.table, curves=self.curves)
+            nested=None if self.nested is None else self.nested.table, curves=self.curves,
+            ensemble=self.members or None)
         return write_run(folder, files, self.study)
 
     def report(self, path: str | Path | None = None) -> Report:

@@ -55,6 +55,23 @@ class CVRun:
 
 
 @dataclass
+class Kept:
+    """A trial kept for an ensemble: its params, CV score, OOF predictions and fold models."""
+
+    model: str  # the backend
+    trial: int
+    params: dict[str, Any]
+    score: float
+    oof: np.ndarray
+    members: Members  # the fold models, (model, rounds)
+    predict: Predict  # the backend's
+
+    @property
+    def oof_bytes(self) -> int:
+        return int(self.oof.nbytes)
+
+
+@dataclass
 class CVScore:
     """A score with its spread over seeds and the per-seed, per-fold table."""
 

@@ -25,6 +25,7 @@ from boosttune.io.atomic import to_json, write_csv, write_parquet, write_text
 PARAMS, OOF, TEST_PRED, FOLDS = "params.json", "oof.parquet", "test_pred.parquet", "folds.parquet"
 SCORES, TRIALS, SELECTION, NESTED = "scores.csv", "trials.csv", "selection.csv", "nested.csv"
 CURVES, STUDY, MANIFEST = "curves.parquet", "study.db", "manifest.json"
+ENSEMBLE = "ensemble.json"  # a multi-model run's members: backend, trial, params, weight, score
 RUN_OPTIONS = "options.json"  # the CLI's options of a run, to resume it with the same ones
 
 
@@ -42,6 +43,7 @@ class RunFiles:
     selection: pd.DataFrame | None = None
     nested: pd.DataFrame | None = None
     curves: pd.DataFrame | None = None
+    ensemble: list[dict[str, Any]] | None = None  # a multi-model run's members and weights
 
 
 def write_run(path: Path, files: RunFiles, study: optuna.Study | None) -> Path:
@@ -59,6 +61,8 @@ def write_run(path: Path, files: RunFiles, study: optuna.Study | None) -> Path:
             write_csv(path / name, frame)
     if files.curves is not None:
         write_parquet(path / CURVES, files.curves)
+    if files.ensemble is not None:
+        write_text(path / ENSEMBLE, to_json({"members": files.ensemble}))
     if study is not None and not (path / STUDY).exists():
         _copy_study(study, path / STUDY)
     files.manifest.record_stage("export", time.perf_counter() - started)

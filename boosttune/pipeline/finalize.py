@@ -63,7 +63,7 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
                               diagnosis={"verdict": verdict.verdict, "reason": verdict.reason,
                                          "folds": [d.verdict for d in per_fold]})
     return TuneResult(
-        model=config.model,
+        model=config.one_model,
         best_params=dict(study.trials[chosen.trial].params),
         params=backend.export_params(chosen.params, delivered.n_rounds),
         score=final.score,
@@ -78,6 +78,7 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
         selection=selection,
         nested=nested,
         curves=curves,
+        kept=[] if searched.objective.pool is None else searched.objective.pool.kept,
     )
 
 

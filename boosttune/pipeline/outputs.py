@@ -76,7 +76,7 @@ def build_manifest(searched: Searched, final: SeedAverage, params_used: dict[str
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         versions={name: version(name) for name in LIBRARIES}
         | {"python": platform.python_version()},
-        model=config.model, task=task.kind, target=task.target_name, classes=task.classes,
+        model=config.one_model, task=task.kind, target=task.target_name, classes=task.classes,
         data={"rows": task.n_rows, "features": len(task.encoder.columns),
               "sha256": task.data_hash(),
               "test_rows": None if task.X_test is None else len(task.X_test)},

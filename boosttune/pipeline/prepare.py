@@ -41,7 +41,7 @@ def prepare(train: pd.DataFrame | np.ndarray, target: Any,
             test: pd.DataFrame | np.ndarray | None, config: RunConfig,
             started: float) -> Prepared:
     """The shared parts; ``started`` is the run's start (perf_counter), the budget's too."""
-    spec = backend_spec(config.model)
+    spec = backend_spec(config.one_model)
     task, folds = check(train, target, test, config)
     device = (config.device if isinstance(config.device, Device)
               else resolve_device(spec.name, spec.probe, config.device,

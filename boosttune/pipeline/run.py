@@ -18,6 +18,7 @@ from boosttune.config import RunConfig, Storage
 from boosttune.core.errors import BoostTuneError
 from boosttune.core.results import NestedReport
 from boosttune.core.task import as_frame
+from boosttune.pipeline.ensemble import run_models, storage_of
 from boosttune.pipeline.finalize import finalize
 from boosttune.pipeline.nested import nested_cv
 from boosttune.pipeline.outputs import Timing
@@ -29,13 +30,23 @@ Frame: TypeAlias = pd.DataFrame | np.ndarray
 
 
 def run(train: Frame, target: Any, test: Frame | None, config: RunConfig) -> TuneResult:
-    """Tune, evaluate and deliver: the whole data flow on one machine (see ``tune``)."""
+    """Tune, evaluate and deliver: the whole data flow on one machine (see ``tune``); several
+    models are each tuned, then ensembled (pipeline.ensemble)."""
+    if len(config.models) > 1:
+        if config.evaluation.nested:
+            raise BoostTuneError("nested CV tunes one model; pass one model with nested=..., "
+                                 "or drop nested for a multi-model run.")
+        return run_models(train, target, test, config, run)
     searched, timing, nested = _search_stages(train, target, test, config)
     return finalize(searched, timing, nested)
 
 
 def work(train: Frame, target: Any, test: Frame | None, config: RunConfig) -> int:
     """This worker's share of a shared study; returns how many trials it ran."""
+    if len(config.models) > 1:
+        return sum(work(train, target, test, replace(config, model=m,
+                                                     storage=storage_of(config.storage, m)))
+                   for m in config.models)
     if not config.storage.url:
         raise BoostTuneError("work() needs storage= (an Optuna RDB URL or a SQLite path) "
                              "shared with the other workers.")

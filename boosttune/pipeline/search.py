@@ -12,10 +12,12 @@ from typing import Any
 import optuna
 
 from boosttune.config import RunConfig
+from boosttune.core.metrics import Direction
 from boosttune.pipeline.prepare import Prepared
 from boosttune.search.budget import Budget
 from boosttune.search.headstart import centred_range, enqueue, find_learning_rate, warm_params
 from boosttune.search.objective import Objective, run_search
+from boosttune.search.pool import TrialPool
 from boosttune.search.samplers import grid_size, make_pruner, make_sampler
 from boosttune.search.storage import check_identity, fail_dead_local_trials, open_storage
 
@@ -52,9 +54,12 @@ def search(prepared: Prepared) -> Searched:
         headstart |= _head_start(study, prepared, n_trials)
         # data preparation counts toward the budget too
         budget = Budget(config.timeout, _extra_runs(prepared), started=prepared.started)
+        pool = TrialPool(config.one_model, config.finalize.ensemble or 0,
+                         Direction.of(prepared.task.metric.direction), prepared.spec.predict)
         objective = Objective(backend, prepared.space, config.seed, budget,
                               report_fold_scores=config.search.pruner == "wilcoxon",
-                              device=prepared.device, native_errors=prepared.spec.native_errors)
+                              device=prepared.device, native_errors=prepared.spec.native_errors,
+                              pool=pool)
         run_search(study, objective, n_trials, config.progress,
                    parallel=config.search.parallel_trials and not config.storage.url)
     return Searched(prepared, study, objective, n_trials, headstart)

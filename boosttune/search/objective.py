@@ -26,6 +26,7 @@ from boosttune.core.results import CVRun
 from boosttune.core.space import SearchSpace
 from boosttune.search.budget import Budget
 from boosttune.search.crossval import cross_validate
+from boosttune.search.pool import TrialPool
 from boosttune.search.storage import PARAMS_KEY, mark_worker, n_counted
 
 REJECTED_KEY = "rejected_by_library"  # a failed trial's reason, in its user attrs
@@ -48,6 +49,7 @@ class Objective:
     best_trial: int | None = None
     n_run: int = 0  # trials this process ran
     parallel: int = 1  # trials run at once after the first
+    pool: TrialPool | None = None  # the trials kept for an ensemble
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _free: list[Backend] = field(default_factory=list, repr=False)  # backends no trial uses
     _copies: list[Backend] = field(default_factory=list, repr=False)
@@ -94,6 +96,8 @@ class Objective:
         trial.set_user_attr("n_rounds", run.mean_rounds)
         trial.set_user_attr("fold_scores", run.fold_scores)
         self._keep_if_best(trial, run, params)
+        if self.pool is not None:
+            self.pool.offer(trial.number, params, run)
         return run.score
 
     def _check_fixed_params(self, backend: Backend) -> None:

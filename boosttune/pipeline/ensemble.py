@@ -1,0 +1,139 @@
+"""Multi-model runs: each backend searched on the same folds with its share of the budget,
+then ensemble selection (Caruana) over the trials every search kept, scored honestly.
+
+The result is a TuneResult of model 'ensemble': its OOF, test predictions, predictor and
+score are the ensemble's (the score is the honest one: weights chosen without the fold
+scored); ``params`` stay the best single model's, ``by_model`` holds each backend's run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from boosttune.config import RunConfig, Storage
+from boosttune.core.blending import Selection, blend, select
+from boosttune.core.folds import Folds
+from boosttune.core.manifest import Manifest
+from boosttune.core.metrics import Direction
+from boosttune.core.results import CVScore, Kept, SeedAverage
+from boosttune.core.statistics import corrected_std_error, interval, valid_to_train
+from boosttune.core.task import Task
+from boosttune.pipeline.outputs import oof_frame, test_frame
+from boosttune.pipeline.prepare import check
+from boosttune.result import Ensemble, TuneResult, WeightedEnsemble
+
+KEPT_PER_MODEL = 20  # trials each backend keeps for the selection, unless Finalize says
+SELECTION_SHARE = 0.03  # of the timeout left for the selection after the searches
+RunOne = Callable[[Any, Any, Any, RunConfig], TuneResult]
+
+
+def run_models(train: Any, target: Any, test: Any, config: RunConfig,
+               run_one: RunOne) -> TuneResult:
+    """Search every backend of ``config.models`` in turn, then select the ensemble."""
+    started = time.perf_counter()
+    results: dict[str, TuneResult] = {}
+    for i, model in enumerate(config.models):
+        one = replace(model_config(config, model), timeout=_share(config, started, i))
+        results[model] = run_one(train, target, test, one)
+    return combine(train, target, test, config, results, started)
+
+
+def model_config(config: RunConfig, model: str) -> RunConfig:
+    """One backend's config in a multi-model run: its own study, trials kept."""
+    kept = KEPT_PER_MODEL if config.finalize.ensemble is None else config.finalize.ensemble
+    return replace(config, model=model, finalize=replace(config.finalize, ensemble=kept),
+                   storage=storage_of(config.storage, model))
+
+
+def combine(train: Any, target: Any, test: Any, config: RunConfig,
+            results: dict[str, TuneResult], started: float) -> TuneResult:
+    """The ensemble of the backends' runs on the same data and folds."""
+    task, folds = check(train, target, test, replace(config, model=config.models[0]))
+    return _ensemble(task, folds, results, started)
+
+
+def _share(config: RunConfig, started: float, i: int) -> float | None:
+    """The timeout of the i-th backend: an equal share of what is left (what one backend
+    leaves unused goes to the next)."""
+    if config.timeout is None:
+        return None
+    left = config.timeout * (1 - SELECTION_SHARE) - (time.perf_counter() - started)
+    return max(left / (len(config.models) - i), 1.0)
+
+
+def storage_of(storage: Storage, model: str) -> Storage:
+    """One study per backend in a shared storage."""
+    if not storage.url:
+        return storage
+    return replace(storage, study_name=f"{storage.study_name or 'boosttune'}-{model}")
+
+
+def _ensemble(task: Task, folds: Folds, results: dict[str, TuneResult],
+              started: float) -> TuneResult:
+    candidates = [k for result in results.values() for k in result.kept]
+    if not candidates:  # every pool empty (ensemble=0): the best single model is the result
+        return _best(results)
+    selection = select(task, folds, [k.oof for k in candidates])
+    members = [(w, k) for w, k in zip(selection.weights, candidates, strict=True) if w > 0]
+    predictor = WeightedEnsemble(
+        [(float(w), Ensemble(k.predict, k.members, task.encoder)) for w, k in members],
+        task.encoder)
+    oof = blend([k.oof for k in candidates], selection.weights)
+    test_pred = None if task.X_test is None else predictor.predict_matrix(task.X_test)
+    best = _best(results)
+    score = _score(task, folds, selection, best.score.table["seed"].iloc[0])
+    return replace(
+        best, model="ensemble", score=score,
+        oof=oof_frame(task, folds, SeedAverage([], oof, score)),
+        test_pred=test_frame(task, test_pred),
+        trials=pd.concat([r.trials.assign(model=m) for m, r in results.items()],
+                         ignore_index=True),
+        ensemble=predictor, by_model=results, kept=[],
+        members=[_member(w, k) for w, k in members],
+        manifest=_manifest(best.manifest, results, selection, score, candidates, started),
+        selection=None, nested=None, curves=None, study=None)
+
+
+def _best(results: dict[str, TuneResult]) -> TuneResult:
+    goal = Direction.of(next(iter(results.values())).score.direction)
+    return min(results.values(), key=lambda r: goal.sort_key(r.score.mean))
+
+
+def _member(weight: float, kept: Kept) -> dict[str, Any]:
+    return {"model": kept.model, "trial": kept.trial, "weight": float(weight),
+            "cv_score": kept.score, "params": kept.params}
+
+
+def _score(task: Task, folds: Folds, selection: Selection, seed: int) -> CVScore:
+    """The honest fold scores as the run's CV score; oof_score is the flattering one."""
+    scores = selection.honest_fold_scores
+    table = pd.DataFrame({"seed": seed, "fold": range(len(scores)), "score": scores,
+                          "n_rounds": np.nan})
+    se = corrected_std_error(np.asarray(scores), valid_to_train(folds))
+    mean = selection.honest_score
+    return CVScore(task.metric.name, task.metric.direction, mean, 0.0, [mean], table,
+                   selection.oof_score, se, interval(mean, se, len(scores)))
+
+
+def _manifest(best: Manifest, results: dict[str, TuneResult], selection: Selection,
+              score: CVScore, candidates: list[Kept], started: float) -> Manifest:
+    manifests = [r.manifest for r in results.values()]
+    search = {"n_trials": sum(m.search["n_trials"] for m in manifests),
+              "n_complete": sum(m.n_complete for m in manifests),
+              "n_pruned": sum(m.n_pruned for m in manifests),
+              "by_model": {m.model: m.search for m in manifests}}
+    ensemble = {"honest_score": selection.honest_score, "oof_score": selection.oof_score,
+                "best_single": {"model": best.model, "score": best.score["mean"]},
+                "candidates": len(candidates), "members": int((selection.weights > 0).sum()),
+                "oof_bytes_per_trial": candidates[0].oof_bytes}
+    timing = {**best.timing, "wall_seconds": time.perf_counter() - started,
+              "stages": {f"{m.model}": m.wall_seconds for m in manifests}}
+    return replace(best, model="ensemble", score=score.summary(), search=search,
+                   timing=timing, evaluation={"ensemble": ensemble}, diagnosis=None,
+                   config={**best.config, "model": list(results)})

@@ -1,0 +1,100 @@
+"""Multi-model runs and ensemble selection over the kept trials, on real data and models."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import boosttune as bt
+from boosttune.core.blending import greedy_weights, select
+from boosttune.core.folds import make_folds
+from boosttune.core.task import make_task
+from tests.conftest import FAST
+from tests.test_cli import DEFAULT, QUICK, boosttune
+
+
+@pytest.fixture(scope="module")
+def two_models(tmp_path_factory):
+    from sklearn.datasets import load_breast_cancer
+    frame = load_breast_cancer(as_frame=True).frame.sample(frac=1.0, random_state=0)
+    train, test = frame.iloc[:450].reset_index(drop=True), frame.iloc[450:]
+    result = bt.tune(train, "target", test=test.drop(columns="target"),
+                     model=["lightgbm", "xgboost"], **{**FAST, "n_trials": 6})
+    return result, test
+
+
+def test_each_backend_is_searched_on_the_same_folds_and_ensembled(two_models):
+    result, test = two_models
+    assert result.model == "ensemble" and list(result.by_model) == ["lightgbm", "xgboost"]
+    digests = {m: r.folds.digest() for m, r in result.by_model.items()}
+    assert len(set(digests.values())) == 1 and result.folds.digest() == digests["lightgbm"]
+    weights = [m["weight"] for m in result.members]
+    assert all(w > 0 for w in weights) and sum(weights) == pytest.approx(1.0)
+    assert {m["model"] for m in result.members} <= {"lightgbm", "xgboost"}
+    found = result.manifest.evaluation["ensemble"]
+    assert found["honest_score"] == result.score.mean
+    assert found["oof_score"] == result.score.oof_score
+    assert found["candidates"] == sum(len(r.kept) for r in result.by_model.values())
+    assert result.params == min(result.by_model.values(), key=lambda r: -r.score.mean).params
+    prediction = result.predict(test.drop(columns="target"))
+    np.testing.assert_allclose(prediction, result.test_pred["pred"].to_numpy())
+
+
+def test_the_ensemble_directory_holds_its_members(two_models, tmp_path):
+    result, _ = two_models
+    result.save(tmp_path / "run")
+    members = json.loads((tmp_path / "run" / "ensemble.json").read_text())["members"]
+    assert [m["weight"] for m in members] == [m["weight"] for m in result.members]
+    loaded = bt.TuneResult.load(tmp_path / "run")
+    assert loaded.model == "ensemble" and loaded.score.mean == result.score.mean
+    assert {"model", "trial", "weight", "cv_score", "params"} <= set(members[0])
+
+
+def test_kept_trials_are_bounded(breast_cancer):
+    result = bt.tune(breast_cancer, "target", model=["lightgbm", "xgboost"],
+                     finalize=bt.Finalize(ensemble=2), **{**FAST, "n_trials": 5})
+    assert all(len(r.kept) == 2 for r in result.by_model.values())
+    goal = [sorted((k.score for k in r.kept), reverse=True) for r in result.by_model.values()]
+    for model, scores in zip(result.by_model, goal, strict=True):
+        best = result.by_model[model].trials["value"].nlargest(2).tolist()
+        assert scores == pytest.approx(best)  # the two best trials, not the first two
+
+
+def test_the_honest_score_does_not_see_the_fold_it_scores(breast_cancer):
+    """A candidate that is perfect on fold 0's rows only: selection on every row rewards it
+    on fold 0, selection without fold 0 does not, so the honest score there is lower."""
+    task = make_task(breast_cancer, "target")
+    folds = make_folds(task, 3, "stratified", 0)
+    run = bt.tune(breast_cancer, "target", finalize=bt.Finalize(ensemble=1), **FAST)
+    honest_model = run.kept[0].oof
+    leaky = np.full(task.n_rows, 0.5)
+    leaky[folds.splits[0][1]] = task.y[folds.splits[0][1]]
+    chosen = select(task, folds, [honest_model, leaky])
+    assert chosen.weights[1] > 0  # on every row the leak helps
+    assert chosen.oof_score > chosen.honest_score
+    without_fold_0 = greedy_weights(task, [honest_model, leaky], folds.splits[1][1])
+    assert without_fold_0[1] == 0  # where the leak is only noise, it is never picked
+
+
+def test_a_bad_model_list_is_refused_before_training(breast_cancer):
+    with pytest.raises(bt.BoostTuneError, match="list of distinct backends"):
+        bt.tune(breast_cancer, "target", model=["lightgbm", "lightgbm"], **FAST)
+    with pytest.raises(bt.BoostTuneError, match=r"did you mean 'xgboost'"):
+        bt.tune(breast_cancer, "target", model=["lightgbm", "xgboots"], **FAST)
+    with pytest.raises(bt.BoostTuneError, match="nested CV tunes one model"):
+        bt.tune(breast_cancer, "target", model=["lightgbm", "xgboost"],
+                evaluation=bt.Evaluation(nested=2), **FAST)
+
+
+def test_cli_models_add_an_ensemble_run(tmp_path):
+    done = boosttune("run", DEFAULT, "--out", tmp_path, "--models", "lightgbm,xgboost", *QUICK)
+    assert done.returncode == 0, done.stderr
+    assert "honest CV" in done.stdout and "best single" in done.stdout
+    board = json.loads(boosttune("leaderboard", tmp_path, "--format", "json").stdout)
+    assert sorted(r["model"] for r in board) == ["ensemble", "lightgbm", "xgboost"]
+    ensemble_dir = next(tmp_path.glob("breast_cancer-ensemble-*"))
+    assert (ensemble_dir / "submission.csv").exists() and (ensemble_dir / "ensemble.json").exists()
+    row = next(r for r in board if r["model"] == "ensemble")
+    assert row["holdout"] is not None and row["holdout"] > 0.9
