@@ -187,7 +187,7 @@ class Finalize(_Group):
     model per seed on all rows), 'blend' (both at half weight) or None (the backend's
     default); the ``top_k`` best trials re-run over every seed and picked by ``select``
     ('mean', or 'lcb': mean minus its standard error); ``ensemble`` trials of each model kept
-    for ensemble selection over them (None: 20 when several models are tuned, else none)."""
+    for ensemble selection over them (None: 10 when several models are tuned, else none)."""
 
     refit: str | None = None
     top_k: int = 1

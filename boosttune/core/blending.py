@@ -8,6 +8,7 @@ rows never helped choose the weights they are scored with.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,8 @@ from boosttune.core.folds import Folds
 from boosttune.core.statistics import fold_score
 from boosttune.core.task import Task
 
-ROUNDS = 30  # greedy steps: the weights are multiples of 1/ROUNDS at their finest
+ROUNDS = 30  # greedy steps at most: the weights are multiples of 1/ROUNDS at their finest
+MAX_ROWS = 20_000  # rows the weights are chosen on (a seeded sample of larger data)
 
 
 @dataclass
@@ -53,15 +55,34 @@ def greedy_weights(task: Task, preds: list[np.ndarray], rows: np.ndarray,
     return best_counts / best_counts.sum()
 
 
-def select(task: Task, folds: Folds, preds: list[np.ndarray]) -> Selection:
-    """The weights chosen on every validated row, with the flattering and the honest score."""
-    validated = np.flatnonzero(folds.fold_of_row(task.n_rows) >= 0)
-    weights = greedy_weights(task, preds, validated)
+def select(task: Task, folds: Folds, preds: list[np.ndarray],
+           seconds: float | None = None) -> Selection:
+    """The weights chosen on every validated row, with the flattering and the honest score;
+    within ``seconds`` (fewer greedy rounds on large data), the weights chosen on at most
+    MAX_ROWS rows."""
+    validated = _sample(np.flatnonzero(folds.fold_of_row(task.n_rows) >= 0))
+    started = time.perf_counter()
+    weights = greedy_weights(task, preds, validated, rounds=1)
+    rounds = _rounds(time.perf_counter() - started, folds.n_splits, seconds)
+    weights = greedy_weights(task, preds, validated, rounds)
     mixed = blend(preds, weights)
     oof_scores = [fold_score(task, valid, mixed[valid]) for _, valid in folds.splits]
     honest = []
     for _, valid in folds.splits:
-        others = np.setdiff1d(validated, valid, assume_unique=True)
-        chosen = greedy_weights(task, preds, others)
+        others = np.setdiff1d(validated, valid)
+        chosen = greedy_weights(task, preds, others, rounds)
         honest.append(fold_score(task, valid, blend(preds, chosen)[valid]))
     return Selection(weights, float(np.mean(honest)), float(np.mean(oof_scores)), honest)
+
+
+def _rounds(step_seconds: float, n_splits: int, seconds: float | None) -> int:
+    """Greedy rounds that fit: k + 1 selections of that many steps each."""
+    if seconds is None:
+        return ROUNDS
+    return int(np.clip(seconds / max(step_seconds * (n_splits + 1), 1e-9), 2, ROUNDS))
+
+
+def _sample(rows: np.ndarray) -> np.ndarray:
+    if len(rows) <= MAX_ROWS:
+        return rows
+    return np.sort(np.random.default_rng(0).choice(rows, MAX_ROWS, replace=False))

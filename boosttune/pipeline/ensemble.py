@@ -28,8 +28,8 @@ from boosttune.pipeline.outputs import oof_frame, test_frame
 from boosttune.pipeline.prepare import check
 from boosttune.result import Ensemble, TuneResult, WeightedEnsemble
 
-KEPT_PER_MODEL = 20  # trials each backend keeps for the selection, unless Finalize says
-SELECTION_SHARE = 0.03  # of the timeout left for the selection after the searches
+KEPT_PER_MODEL = 10  # trials each backend keeps for the selection, unless Finalize says
+SELECTION_SHARE = 0.05  # of the timeout left for the selection after the searches
 RunOne = Callable[[Any, Any, Any, RunConfig], TuneResult]
 
 
@@ -55,7 +55,8 @@ def combine(train: Any, target: Any, test: Any, config: RunConfig,
             results: dict[str, TuneResult], started: float) -> TuneResult:
     """The ensemble of the backends' runs on the same data and folds."""
     task, folds = check(train, target, test, replace(config, model=config.models[0]))
-    return _ensemble(task, folds, results, started)
+    seconds = None if config.timeout is None else SELECTION_SHARE * config.timeout
+    return _ensemble(task, folds, results, started, seconds)
 
 
 def _share(config: RunConfig, started: float, i: int) -> float | None:
@@ -74,12 +75,12 @@ def storage_of(storage: Storage, model: str) -> Storage:
     return replace(storage, study_name=f"{storage.study_name or 'boosttune'}-{model}")
 
 
-def _ensemble(task: Task, folds: Folds, results: dict[str, TuneResult],
-              started: float) -> TuneResult:
+def _ensemble(task: Task, folds: Folds, results: dict[str, TuneResult], started: float,
+              seconds: float | None) -> TuneResult:
     candidates = [k for result in results.values() for k in result.kept]
     if not candidates:  # every pool empty (ensemble=0): the best single model is the result
         return _best(results)
-    selection = select(task, folds, [k.oof for k in candidates])
+    selection = select(task, folds, [k.oof for k in candidates], seconds)
     members = [(w, k) for w, k in zip(selection.weights, candidates, strict=True) if w > 0]
     predictor = WeightedEnsemble(
         [(float(w), Ensemble(k.predict, k.members, task.encoder)) for w, k in members],
