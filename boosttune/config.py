@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import optuna
 
-from boosttune.backends import REFITS, backend_names, backend_spec
+from boosttune.backends import NOT_INSTALLED, REFITS, backend_names, backend_spec
 from boosttune.backends.base import POLICIES
 from boosttune.backends.device import REQUESTS, Device
 from boosttune.core.errors import BoostTuneError, OptionError, did_you_mean
@@ -333,6 +333,9 @@ def _model_list(model: Any) -> list[str]:
         raise OptionError("model", "must name one backend or a list of distinct backends",
                           model)
     for name in models:
+        if name in NOT_INSTALLED and name not in backend_names():
+            raise BoostTuneError(f"The model {name!r} needs its library, which is not "
+                                 f"installed: {NOT_INSTALLED[name]}.")
         _check_choice("model", name, backend_names())
     return models
 

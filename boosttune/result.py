@@ -151,7 +151,8 @@ class TuneResult:
             score=score, oof=files.oof, test_pred=files.test_pred, trials=files.trials,
             folds=Folds.from_frame(files.folds, manifest.cv["scheme"], manifest.cv["seed"]),
             manifest=manifest, evaluation=manifest.evaluation, selection=files.selection,
-            nested=nested, curves=files.curves, study=load_study(folder, manifest))
+            nested=nested, curves=files.curves, study=load_study(folder, manifest),
+            members=files.ensemble or [])
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={_short(v)}" for k, v in self.best_params.items())

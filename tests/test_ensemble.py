@@ -98,3 +98,23 @@ def test_cli_models_add_an_ensemble_run(tmp_path):
     assert (ensemble_dir / "submission.csv").exists() and (ensemble_dir / "ensemble.json").exists()
     row = next(r for r in board if r["model"] == "ensemble")
     assert row["holdout"] is not None and row["holdout"] > 0.9
+
+
+def test_the_estimators_take_a_model_list(breast_cancer):
+    from boosttune.sklearn import BoostTuneClassifier
+    X, y = breast_cancer.drop(columns="target"), breast_cancer["target"]
+    clf = BoostTuneClassifier(model=["lightgbm", "xgboost"], n_trials=3, cv=3, n_jobs=2,
+                              max_rounds=200).fit(X, y)
+    assert clf.result_.model == "ensemble" and clf.predict_proba(X).shape == (len(X), 2)
+    assert set(clf.predict(X)) <= {0, 1} and clf.best_score_ == clf.result_.score.mean
+
+
+def test_the_report_shows_members_and_weights(two_models, tmp_path):
+    result, _ = two_models
+    result.save(tmp_path / "run")
+    loaded = bt.TuneResult.load(tmp_path / "run")
+    summary = dict(loaded.report().summary)
+    assert summary["ensemble"].startswith("honest CV ")
+    lines = summary["members (weight)"].splitlines()
+    assert len(lines) == len(result.members)
+    assert lines[0].startswith(f"{result.members[0]['weight']:.3f}  {result.members[0]['model']}")

@@ -87,6 +87,9 @@ class BackendSpec:
 _REGISTRY: dict[str, BackendSpec] = {}
 
 
+NOT_INSTALLED: dict[str, str] = {}  # a known backend whose package is missing → how to install
+
+
 def register_backend(spec: BackendSpec, *, replace: bool = False) -> BackendSpec:
     """Make ``spec.name`` a model that ``tune(model=...)`` and the CLI accept."""
     if not isinstance(spec, BackendSpec):

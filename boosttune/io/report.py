@@ -43,6 +43,7 @@ class RunView(Protocol):
     manifest: Manifest
     study: optuna.Study | None
     curves: pd.DataFrame | None
+    members: list[dict[str, Any]]  # an ensemble's: model, trial, weight, cv_score, params
 
     @property
     def diagnosis(self) -> str | None: ...
@@ -107,7 +108,7 @@ def build_report(result: RunView) -> Report:
                ("score", str(result.score)),
                ("diagnosis", result.diagnosis or "no curves in this run"),
                ("trials", f"{manifest.n_complete} complete, {manifest.n_pruned} pruned"),
-               ("params", to_json(result.params).strip())]
+               ("params", to_json(result.params).strip()), *_ensemble_rows(result)]
     report = Report(f"boosttune report: {manifest.competition or result.model}", summary)
     importances = cache(lambda: _importance_table(_require_study(result)))  # fANOVA fits once
     plots: dict[str, Callable[[], Figure]] = {
@@ -124,6 +125,21 @@ def build_report(result: RunView) -> Report:
         except _Unavailable as why:
             report.notes[name] = str(why)
     return report
+
+
+def _ensemble_rows(result: RunView) -> list[tuple[str, str]]:
+    """An ensemble's two CV scores, its best single model and its members with weights."""
+    found = result.manifest.evaluation.get("ensemble")
+    if not found or not result.members:
+        return []
+    best = found["best_single"]
+    members = "\n".join(f"{m['weight']:.3f}  {m['model']} trial {m['trial']} (CV "
+                        f"{m['cv_score']:.5f})" for m in result.members)
+    return [("ensemble", f"honest CV {found['honest_score']:.5f} (weights chosen without the "
+                         f"fold scored); on the OOF it was selected on "
+                         f"{found['oof_score']:.5f}; best single model {best['model']} "
+                         f"{best['score']:.5f}"),
+            ("members (weight)", members)]
 
 
 class _Unavailable(Exception):

@@ -117,6 +117,7 @@ def read_run(path: Path) -> RunFiles:
         selection=_read_if(path / SELECTION),
         nested=_read_if(path / NESTED),
         curves=_read_if(path / CURVES),
+        ensemble=_read_json(path / ENSEMBLE)["members"] if (path / ENSEMBLE).exists() else None,
     )
 
 
