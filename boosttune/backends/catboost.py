@@ -162,10 +162,11 @@ _CATBOOST_WIDE: dict[str, Dimension] = {
     "one_hot_max_size": Int(2, 16, log=True),
     "leaf_estimation_iterations": Int(1, 10),
 }
+_SUBSAMPLED = {"bootstrap_type": "Bernoulli"}  # its default (Bayesian on multiclass) has none
 PRESETS = {
     "fast": SearchSpace(_CATBOOST_FAST, {}, name="catboost/fast"),
-    "default": SearchSpace(_CATBOOST_DEFAULT, {}, name="catboost/default"),
-    "wide": SearchSpace(_CATBOOST_WIDE, {}, name="catboost/wide"),
+    "default": SearchSpace(_CATBOOST_DEFAULT, _SUBSAMPLED, name="catboost/default"),
+    "wide": SearchSpace(_CATBOOST_WIDE, _SUBSAMPLED, name="catboost/wide"),
 }
 
 # Known-good first trials: near CatBoost's defaults (depth 6, l2 3), then a deeper one.
