@@ -82,9 +82,8 @@ def _ensemble(task: Task, folds: Folds, results: dict[str, TuneResult], started:
         return _best(results)
     selection = select(task, folds, [k.oof for k in candidates], seconds)
     members = [(w, k) for w, k in zip(selection.weights, candidates, strict=True) if w > 0]
-    predictor = WeightedEnsemble(
-        [(float(w), Ensemble(k.predict, k.members, task.encoder)) for w, k in members],
-        task.encoder)
+    predictor = WeightedEnsemble([(float(w), _predictor(k, results[k.model], task))
+                                  for w, k in members], task.encoder)
     oof = blend([k.oof for k in candidates], selection.weights)
     test_pred = None if task.X_test is None else predictor.predict_matrix(task.X_test)
     best = _best(results)
@@ -99,6 +98,15 @@ def _ensemble(task: Task, folds: Folds, results: dict[str, TuneResult], started:
         members=[_member(w, k) for w, k in members],
         manifest=_manifest(best.manifest, results, selection, score, candidates, started),
         selection=None, nested=None, curves=None, study=None)
+
+
+def _predictor(kept: Kept, result: TuneResult, task: Task) -> Ensemble:
+    """A member's predictor: its fold models; for the trial its backend's finalize chose,
+    what finalize delivered (fold models over every seed, with the backend's refit)."""
+    chosen = result.evaluation.get("selection", {}).get("chosen_trial")
+    if kept.trial == chosen and isinstance(result.ensemble, Ensemble):
+        return result.ensemble
+    return Ensemble(kept.predict, kept.members, task.encoder)
 
 
 def _best(results: dict[str, TuneResult]) -> TuneResult:

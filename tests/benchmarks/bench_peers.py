@@ -102,11 +102,26 @@ def _levers(result: Any, X_train: Any, y_train: Any, X_test: Any, task: str, met
         saved[f"ensemble_{m}"] = preds(one)
         cv[f"ensemble_{m}"] = one.manifest.evaluation["ensemble"]
     saved["ensemble_all"] = preds(result)
+    saved["ensemble_all_folds"] = _folds_only(result, X_test, task)
     cv["ensemble_all"] = result.manifest.evaluation["ensemble"]
     PAIRED.mkdir(parents=True, exist_ok=True)
     np.savez(levers_path(method, task, len(X_train), len(X_test), seed, budget), **saved)
     return {"ensemble_cv": cv, "single_cv": {m: r.score.mean for m, r in result.by_model.items()},
             "kept_bytes": {m: _kept_bytes(r.kept) for m, r in result.by_model.items()}}
+
+
+def _folds_only(result: Any, X_test: Any, task: str) -> Any:
+    """The same members and weights, each predicting with its fold models only (the lever
+    against giving the chosen trial its backend's delivered predictor)."""
+    from boosttune.result import Ensemble, WeightedEnsemble
+
+    kept = {(k.model, k.trial): k for r in result.by_model.values() for k in r.kept}
+    encoder = result.ensemble.encoder
+    parts = [(m["weight"], Ensemble(kept[m["model"], m["trial"]].predict,
+                                    kept[m["model"], m["trial"]].members, encoder))
+             for m in result.members]
+    values = WeightedEnsemble(parts, encoder).predict(X_test)
+    return values
 
 
 def _kept_bytes(kept: list[Any]) -> dict[str, float]:

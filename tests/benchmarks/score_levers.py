@@ -16,7 +16,7 @@ from load_data import load  # the harness's loader (bench_peers puts it on the p
 from summarize import rel_improvement
 
 LEVERS = ("single_lightgbm", "single_xgboost", "single_best", "ensemble_lightgbm",
-          "ensemble_xgboost", "ensemble_all")
+          "ensemble_xgboost", "ensemble_all_folds", "ensemble_all")
 
 
 def main(rows_file: str) -> None:
@@ -38,6 +38,9 @@ def main(rows_file: str) -> None:
         base = defaults.get((row["dataset"], row["seed"]))
         cells = []
         for name in LEVERS:
+            if name not in saved:  # a lever added after this run
+                cells.append("-")
+                continue
             score, _ = peers.score(meta["task"], y_test, saved[name], meta.get("n_classes"))
             change = None if base is None else rel_improvement(row["metric"], base, score)
             gain = "" if change is None else f" ({100 * change:+.2f}%)"
