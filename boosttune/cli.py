@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ from boosttune.backends import backend_names, backend_spec, preset, tiers
 from boosttune.backends.device import REQUESTS
 from boosttune.competition import (
     Competition,
+    check_model_names,
     check_submission,
     data_dir,
     inverse_transform,
@@ -34,7 +35,7 @@ from boosttune.competition import (
     transform_target,
 )
 from boosttune.config import DEFAULT_N_TRIALS, RunConfig, build_config, default
-from boosttune.core.errors import BoostTuneError, OptionError, did_you_mean
+from boosttune.core.errors import BoostTuneError, OptionError
 from boosttune.core.metrics import Direction, get_metric
 from boosttune.core.predictions import pred_matrix
 from boosttune.core.schedules import SCHEDULES
@@ -62,6 +63,7 @@ FILE_KEYS = {"task": "[task] type", "metric": "[task] metric", "cv": "[cv] n_spl
              "pruner": "[search] pruner", "lr_schedule": "[search] lr_schedule",
              "seeds": "seeds", "model": "[search] models"}
 Engine = TypeVar("Engine")  # what pipeline.run or pipeline.work returns
+Frames: TypeAlias = tuple[pd.DataFrame, pd.DataFrame | None]  # training (target transformed), test
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -193,22 +195,25 @@ def cmd_run(args: argparse.Namespace) -> int:
                              "search different ranges; drop it with --workers or --storage.")
     comp = load_competition(args.config)
     train, test = load_frames(comp, data_dir(args.data_dir, comp))
-    configs = _checked_configs(comp, train, test, args)  # every model, before any training
+    frames = _engine_frames(comp, train, test)
+    configs = _checked_configs(comp, frames, test, args)  # every model, before any training
+    options = _options(comp, args)
     results: dict[str, TuneResult] = {}
     started = time.perf_counter()
     for model, config in configs.items():
-        path = _run_dir(args.out, comp.name, model, args.fresh, _options(comp, args))
+        path = _run_dir(args.out, comp.name, model, args.fresh, options)
         new_run = not path.exists()
         storage = args.storage or str(path / "study.db")
         config = build_config(config, storage=storage)
         helpers: list[subprocess.Popen] = []
         try:
-            _write_options(path, _options(comp, args))
+            _write_options(path, options)
             if args.workers > 1:
                 open_storage(storage)  # the schema exists before the workers connect
                 helpers = [_start_worker(args, model, storage)
                            for _ in range(args.workers - 1)]
-            result, holdout = _run_model(comp, train, test, config)
+            result = _call_engine(pipeline.run, comp, frames, config)
+            holdout = _label(comp, result, test)
         except BoostTuneError:
             if new_run:  # refused input: leave no run directory behind
                 shutil.rmtree(path, ignore_errors=True)
@@ -219,7 +224,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _save(comp, result, holdout, test, path)
         results[model] = result
     if len(results) > 1:
-        _save_ensemble(comp, train, test, configs, results, started, args.out)
+        _save_ensemble(comp, frames, test, configs, results, started, args.out)
     return 0
 
 
@@ -231,18 +236,15 @@ def _save(comp: Competition, result: TuneResult, holdout: float | None,
     _print_summary(comp, result, holdout, path)
 
 
-def _save_ensemble(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None,
+def _save_ensemble(comp: Competition, frames: Frames, test: pd.DataFrame | None,
                    configs: dict[str, RunConfig], results: dict[str, TuneResult],
                    started: float, runs: Path) -> None:
     """The ensemble of the models' runs: one more run directory, leaderboard row and
     submission."""
     config = replace(next(iter(configs.values())), model=tuple(configs))
-    frame, frame_test = _engine_frames(comp, train, test)
-    ensemble = combine(frame, comp.target, frame_test, config, results, started)
-    holdout = _holdout_score(comp, ensemble, test)
-    ensemble.manifest.competition = comp.name
-    ensemble.manifest.config_file = str(comp.source)
-    ensemble.manifest.holdout_score = holdout
+    ensemble = _call_engine(lambda train, target, test_frame, cfg: combine(
+        train, target, test_frame, cfg, results, started), comp, frames, config)
+    holdout = _label(comp, ensemble, test)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     _save(comp, ensemble, holdout, test, runs / f"{comp.name}-ensemble-{stamp}")
 
@@ -250,10 +252,10 @@ def _save_ensemble(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | 
 def cmd_worker(args: argparse.Namespace) -> int:
     comp = load_competition(args.config)
     train, test = load_frames(comp, data_dir(args.data_dir, comp))
-    configs = _checked_configs(comp, train, test, args)
+    frames = _engine_frames(comp, train, test)
+    configs = _checked_configs(comp, frames, test, args)
     for model, config in configs.items():
-        ran = _call_engine(pipeline.work, comp, train, test,
-                           build_config(config, storage=args.storage))
+        ran = _call_engine(pipeline.work, comp, frames, build_config(config, storage=args.storage))
         print(f"{comp.name} · {model}: this worker ran {ran} trials of study "
               f"{_study_name(args, comp, model)}")
     return 0
@@ -264,15 +266,11 @@ def _models(comp: Competition, args: argparse.Namespace) -> list[str]:
     if not args.models:
         return comp.models  # checked when the config was loaded
     models = [m.strip() for m in args.models.split(",")]
-    for model in models:
-        if model not in backend_names():
-            maybe = did_you_mean(model, backend_names())
-            raise BoostTuneError(f"--models names {model!r}, which is not a model{maybe}; "
-                                 f"choose from {backend_names()}.")
+    check_model_names(models, "--models")
     return models
 
 
-def _checked_configs(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None,
+def _checked_configs(comp: Competition, frames: Frames, test: pd.DataFrame | None,
                      args: argparse.Namespace) -> dict[str, RunConfig]:
     """Each model's RunConfig, with the data checked against it and the submission's columns
     against the task, so that no mistake waits until a model has trained."""
@@ -284,12 +282,7 @@ def _checked_configs(comp: Competition, train: pd.DataFrame, test: pd.DataFrame 
             read_manifest(earlier)
         except BoostTuneError as exc:
             raise BoostTuneError(f"--warm-start {earlier}: {exc}") from None
-    first = next(iter(configs.values()))
-    frame, frame_test = _engine_frames(comp, train, test)
-    try:
-        task, _ = check(frame, comp.target, frame_test, first)
-    except BoostTuneError as exc:
-        raise BoostTuneError(f"{comp.source}: {exc}") from None
+    task, _ = _call_engine(check, comp, frames, next(iter(configs.values())))
     if test is not None:
         check_submission(comp, task.n_classes)
     return configs
@@ -370,29 +363,28 @@ def _start_worker(args: argparse.Namespace, model: str, storage: str) -> subproc
     return subprocess.Popen(command)
 
 
-def _run_model(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None,
-               config: RunConfig) -> tuple[TuneResult, float | None]:
-    result = _call_engine(pipeline.run, comp, train, test, config)
+def _label(comp: Competition, result: TuneResult, test: pd.DataFrame | None) -> float | None:
+    """Record the competition and the held-out score in the run's manifest; the score."""
     holdout = _holdout_score(comp, result, test)
     result.manifest.competition = comp.name
     result.manifest.config_file = str(comp.source)
     result.manifest.holdout_score = holdout
-    return result, holdout
+    return holdout
 
 
 def _engine_frames(comp: Competition, train: pd.DataFrame, test: pd.DataFrame | None
-                   ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+                   ) -> Frames:
     """The frames the engine gets: the target transformed, the test rows without it."""
     train = train.assign(**{comp.target: transform_target(comp, train[comp.target])})
     frame_test = None if test is None else test.drop(columns=[comp.target], errors="ignore")
     return train, frame_test
 
 
-def _call_engine(engine: Callable[..., Engine], comp: Competition, train: pd.DataFrame,
-                 test: pd.DataFrame | None, config: RunConfig) -> Engine:
-    """The pipeline's run or work on the competition's data; a value the engine refuses
-    names the config file."""
-    frame, frame_test = _engine_frames(comp, train, test)
+def _call_engine(engine: Callable[..., Engine], comp: Competition, frames: Frames,
+                 config: RunConfig) -> Engine:
+    """An engine step (run, work, the data check, the ensemble) on the competition's frames;
+    a value it refuses names the config file."""
+    frame, frame_test = frames
     try:
         return engine(frame, comp.target, frame_test, config)
     except BoostTuneError as exc:

@@ -147,15 +147,19 @@ def _check_models(comp: Competition) -> None:
     models = comp.search.get("models")
     if models is None:
         return
-    names = backend_names()
     if not models or len(set(models)) != len(models):
         raise BoostTuneError(f"{comp.source}: [search] models must list distinct models of "
-                             f"{names}; got {models!r}.")
+                             f"{backend_names()}; got {models!r}.")
+    check_model_names(models, f"{comp.source}: [search] models")
+
+
+def check_model_names(models: list[str], where: str) -> None:
+    """Each name a registered backend; ``where`` names the flag or config key in the error."""
+    names = backend_names()
     for model in models:
         if model not in names:
-            raise BoostTuneError(f"{comp.source}: [search] models names {model!r}, which is "
-                                 f"not a model{did_you_mean(model, names)}; choose from "
-                                 f"{names}.")
+            raise BoostTuneError(f"{where} names {model!r}, which is not a model"
+                                 f"{did_you_mean(model, names)}; choose from {names}.")
 
 
 def check_submission(comp: Competition, n_classes: int) -> None:

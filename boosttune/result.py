@@ -36,10 +36,7 @@ class Ensemble:
     full_members: Members = field(default_factory=list)  # refit on all rows
 
     def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        if not isinstance(X, pd.DataFrame):
-            array = np.asarray(X)
-            X = pd.DataFrame(array, columns=[f"f{i}" for i in range(array.shape[1])])
-        return self.predict_matrix(self.encoder.transform(X, "data to predict"))
+        return self.predict_matrix(_encoded(X, self.encoder))
 
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """Mean prediction on an already encoded feature matrix."""
@@ -57,10 +54,7 @@ class WeightedEnsemble:
     encoder: FeatureEncoder
 
     def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        if not isinstance(X, pd.DataFrame):
-            array = np.asarray(X)
-            X = pd.DataFrame(array, columns=[f"f{i}" for i in range(array.shape[1])])
-        return self.predict_matrix(self.encoder.transform(X, "data to predict"))
+        return self.predict_matrix(_encoded(X, self.encoder))
 
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         return np.sum([w * part.predict_matrix(matrix) for w, part in self.parts], axis=0)
@@ -158,6 +152,14 @@ class TuneResult:
         shown = ", ".join(f"{k}={_short(v)}" for k, v in self.best_params.items())
         return (f"TuneResult({self.model}: {self.score}; {self.manifest.n_complete} "
                 f"complete / {self.manifest.n_pruned} pruned trials; {shown})")
+
+
+def _encoded(X: pd.DataFrame | np.ndarray, encoder: FeatureEncoder) -> np.ndarray:
+    """Rows to predict, encoded as at fit time (an array's columns named as tune() names them)."""
+    if not isinstance(X, pd.DataFrame):
+        array = np.asarray(X)
+        X = pd.DataFrame(array, columns=[f"f{i}" for i in range(array.shape[1])])
+    return encoder.transform(X, "data to predict")
 
 
 def _short(value: Any) -> str:

@@ -122,10 +122,9 @@ class _BoostTuneEstimator(BaseEstimator):
             )
         except OptionError as exc:
             name = PARAMETERS.get(exc.option, exc.option)
-            error = ParameterError(name, exc.requirement, exc.value, exc.hint, exc.optional)
-            error.args = (error.named(f"The '{name}' parameter of {type(self).__name__}",
-                                      exc.optional),)
-            raise error from None
+            raise ParameterError(name, exc.requirement, exc.value, exc.hint, exc.optional,
+                                 label=f"The '{name}' parameter of {type(self).__name__}"
+                                 ) from None
 
     def _checked_fit_input(self, X: Any, y: Any) -> tuple[pd.DataFrame, np.ndarray]:
         if y is None:

@@ -21,10 +21,10 @@ class OptionError(BoostTuneError):
     parameter for ``tune()`` and the estimators, the flag or the config key for the CLI."""
 
     def __init__(self, option: str, requirement: str, value: object, hint: str = "",
-                 optional: bool = False) -> None:
+                 optional: bool = False, label: str | None = None) -> None:
         self.option, self.requirement, self.value, self.hint = option, requirement, value, hint
         self.optional = optional
-        super().__init__(self.named(f"The '{option}' parameter", optional))
+        super().__init__(self.named(label or f"The '{option}' parameter", optional))
 
     def named(self, label: str, optional: bool = False) -> str:
         """The message with the option called ``label`` ('--trials', '[search] n_trials')."""
