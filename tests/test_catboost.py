@@ -26,7 +26,8 @@ def test_binary_with_string_categoricals_and_nan(adult):
     assert "workclass" in result.params["cat_features"]
     X = adult.drop(columns="class")
     X[result.params["cat_features"]] = X[result.params["cat_features"]].fillna("missing")
-    model = catboost.CatBoostClassifier(**result.params).fit(X, adult["class"])
+    model = catboost.CatBoostClassifier(**result.params, allow_writing_files=False).fit(
+        X, adult["class"])
     assert model.predict_proba(X).shape == (len(X), 2)  # params.json loads into the estimator
 
 
