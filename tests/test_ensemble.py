@@ -118,3 +118,51 @@ def test_the_report_shows_members_and_weights(two_models, tmp_path):
     lines = summary["members (weight)"].splitlines()
     assert len(lines) == len(result.members)
     assert lines[0].startswith(f"{result.members[0]['weight']:.3f}  {result.members[0]['model']}")
+
+
+class _Probe:
+    """A probed search as run_models sees it: its prepared data and its best run so far."""
+
+    def __init__(self, prepared, run):
+        self.prepared, self.run = prepared, run
+
+    def best_run(self):
+        return self.run
+
+
+def test_a_backend_clearly_behind_after_its_probe_gets_less_of_the_rest(breast_cancer):
+    """Real CV runs on the same folds: a tuned-looking LightGBM and a crippled one (stumps,
+    a tiny learning rate, 10 rounds); the crippled one is clearly behind, a near twin not."""
+    from boosttune.config import build_config
+    from boosttune.pipeline.ensemble import BEHIND_WEIGHT, standing
+    from boosttune.pipeline.prepare import prepare
+    from boosttune.search.crossval import cross_validate
+    config = build_config(model="lightgbm", cv=5, fit=bt.Fit(max_rounds=200, n_jobs=2))
+    prepared = prepare(breast_cancer, "target", None, config, 0.0)
+
+    def run(**params):
+        return cross_validate(prepared.backend, {**prepared.space.fixed, **params}, 0)
+
+    good = run(learning_rate=0.05, num_leaves=15)
+    twin = run(learning_rate=0.06, num_leaves=15)
+    crippled = run(learning_rate=0.001, max_depth=1, num_leaves=2, n_estimators=10)
+    weights = standing({"a": _Probe(prepared, good), "b": _Probe(prepared, crippled),
+                        "c": _Probe(prepared, twin)})
+    assert weights == {"a": 1.0, "b": BEHIND_WEIGHT, "c": 1.0}
+    assert standing({"a": _Probe(prepared, good), "b": _Probe(prepared, None)}) == {
+        "a": 1.0, "b": 1.0}  # no complete trial yet: nothing to judge it by
+
+
+def test_a_timed_multi_model_run_probes_then_splits_the_rest(breast_cancer):
+    result = bt.tune(breast_cancer, "target", model=["lightgbm", "xgboost"], timeout=12,
+                     **{**FAST, "n_trials": None})
+    split = result.manifest.evaluation["ensemble"]["split"]
+    assert set(split) == {"lightgbm", "xgboost"}
+    assert all(s["probe_seconds"] == pytest.approx(0.3 * 12 * 0.95 / 2) for s in split.values())
+    for model, one in result.by_model.items():
+        begun = [t.datetime_start for t in one.study.trials if t.datetime_start]
+        after = np.array([(b - begun[0]).total_seconds() for b in begun])
+        # trials began both within its probe and after the other backend's probe
+        assert (after < split[model]["probe_seconds"]).any()
+        assert (after > split[model]["probe_seconds"] + 0.5).any()
+    assert result.manifest.timing["wall_seconds"] <= 12 * 1.05 + 3

@@ -1,6 +1,11 @@
 """Multi-model runs: each backend searched on the same folds with its share of the budget,
 then ensemble selection (Caruana) over the trials every search kept, scored honestly.
 
+The budget is split in two phases: each backend first probes with a share of an equal split,
+then what is left goes to them by standing; a backend whose best run is clearly behind the
+leader's on the same folds (the 95% interval of their paired fold differences below zero)
+gets less of it.
+
 The result is a TuneResult of model 'ensemble': its OOF, test predictions, predictor and
 score are the ensemble's (the score is the honest one: weights chosen without the fold
 scored); ``params`` stay the best single model's, ``by_model`` holds each backend's run.
@@ -11,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -21,27 +26,76 @@ from boosttune.core.blending import Selection, blend, select
 from boosttune.core.folds import Folds
 from boosttune.core.manifest import Manifest
 from boosttune.core.metrics import Direction
-from boosttune.core.results import CVScore, Kept, SeedAverage
-from boosttune.core.statistics import corrected_std_error, interval, valid_to_train
+from boosttune.core.results import CVRun, CVScore, Kept, SeedAverage
+from boosttune.core.statistics import (
+    corrected_std_error,
+    interval,
+    paired_difference,
+    valid_to_train,
+)
 from boosttune.core.task import Task
 from boosttune.pipeline.outputs import oof_frame, test_frame
-from boosttune.pipeline.prepare import check
+from boosttune.pipeline.prepare import Prepared, check
 from boosttune.result import Ensemble, TuneResult, WeightedEnsemble
 
 KEPT_PER_MODEL = 10  # trials each backend keeps for the selection, unless Finalize says
 SELECTION_SHARE = 0.05  # of the timeout left for the selection after the searches
-RunOne = Callable[[Any, Any, Any, RunConfig], TuneResult]
+PROBE_SHARE = 0.3  # of a backend's equal share, searched before the rest is split by standing
+BEHIND_WEIGHT = 0.25  # a clearly-behind backend's weight in that split (the others' is 1)
+
+
+class Paused(Protocol):
+    """One backend's search, paused after its probe."""
+
+    @property
+    def prepared(self) -> Prepared: ...
+    def best_run(self) -> CVRun | None: ...
+    def resume(self, seconds: float | None) -> None: ...
+    def finish(self) -> TuneResult: ...
+
+
+Start = Callable[[RunConfig, float | None], Paused]  # config, probe seconds (None: no pause)
 
 
 def run_models(train: Any, target: Any, test: Any, config: RunConfig,
-               run_one: RunOne) -> TuneResult:
-    """Search every backend of ``config.models`` in turn, then select the ensemble."""
+               start: Start) -> TuneResult:
+    """Probe every backend of ``config.models`` in turn, go on with each by its standing,
+    then select the ensemble."""
     started = time.perf_counter()
+    equal = None if config.timeout is None else _search_seconds(config) / len(config.models)
+    searches = {m: start(replace(model_config(config, m), timeout=equal),
+                         None if equal is None else PROBE_SHARE * equal)
+                for m in config.models}
+    weights = standing(searches)
     results: dict[str, TuneResult] = {}
-    for i, model in enumerate(config.models):
-        one = replace(model_config(config, model), timeout=_share(config, started, i))
-        results[model] = run_one(train, target, test, one)
+    for i, (model, paused) in enumerate(searches.items()):
+        if config.timeout is not None:
+            paused.resume(_share(config, started, list(weights.values())[i:]))
+        results[model] = paused.finish()
+        results[model].evaluation["split"] = {"weight": weights[model], "probe_seconds":
+                                              None if equal is None else PROBE_SHARE * equal}
     return combine(train, target, test, config, results, started)
+
+
+def standing(searches: dict[str, Paused]) -> dict[str, float]:
+    """Each backend's weight in the split of what is left: BEHIND_WEIGHT where its best run
+    is clearly behind the leader's on the same folds, else 1."""
+    runs = {m: s.best_run() for m, s in searches.items()}
+    first = next(iter(searches.values())).prepared
+    goal = Direction.of(first.task.metric.direction)
+    ranked = [m for m in runs if runs[m] is not None]
+    if len(ranked) < 2:
+        return dict.fromkeys(runs, 1.0)
+    leader = min(ranked, key=lambda m: goal.sort_key(runs[m].score))  # type: ignore[union-attr]
+
+    def behind(model: str) -> bool:
+        run, best = runs[model], runs[leader]
+        if run is None or best is None or model == leader:
+            return False
+        difference = paired_difference([run], [best], first.task.metric.direction, first.folds)
+        return bool(difference["interval_95_high"] < 0)
+
+    return {m: BEHIND_WEIGHT if behind(m) else 1.0 for m in runs}
 
 
 def model_config(config: RunConfig, model: str) -> RunConfig:
@@ -59,13 +113,17 @@ def combine(train: Any, target: Any, test: Any, config: RunConfig,
     return _ensemble(task, folds, results, started, seconds)
 
 
-def _share(config: RunConfig, started: float, i: int) -> float | None:
-    """The timeout of the i-th backend: an equal share of what is left (what one backend
-    leaves unused goes to the next)."""
-    if config.timeout is None:
-        return None
-    left = config.timeout * (1 - SELECTION_SHARE) - (time.perf_counter() - started)
-    return max(left / (len(config.models) - i), 1.0)
+def _search_seconds(config: RunConfig) -> float:
+    """The timeout less the selection's share."""
+    assert config.timeout is not None
+    return config.timeout * (1 - SELECTION_SHARE)
+
+
+def _share(config: RunConfig, started: float, weights: list[float]) -> float:
+    """The next backend's seconds: its weight's share of what is left (``weights`` are its
+    own, then those of the backends after it)."""
+    left = _search_seconds(config) - (time.perf_counter() - started)
+    return max(left * weights[0] / sum(weights), 1.0)
 
 
 def storage_of(storage: Storage, model: str) -> Storage:
@@ -140,7 +198,8 @@ def _manifest(best: Manifest, results: dict[str, TuneResult], selection: Selecti
     ensemble = {"honest_score": selection.honest_score, "oof_score": selection.oof_score,
                 "best_single": {"model": best.model, "score": best.score["mean"]},
                 "candidates": len(candidates), "members": int((selection.weights > 0).sum()),
-                "oof_bytes_per_trial": candidates[0].oof_bytes}
+                "oof_bytes_per_trial": candidates[0].oof_bytes,
+                "split": {m: r.evaluation.get("split") for m, r in results.items()}}
     timing = {**best.timing, "wall_seconds": time.perf_counter() - started,
               "stages": {f"{m.model}": m.wall_seconds for m in manifests}}
     return replace(best, model="ensemble", score=score.summary(), search=search,

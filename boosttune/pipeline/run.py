@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -16,14 +16,14 @@ import pandas as pd
 
 from boosttune.config import RunConfig, Storage
 from boosttune.core.errors import BoostTuneError
-from boosttune.core.results import NestedReport
+from boosttune.core.results import CVRun, NestedReport
 from boosttune.core.task import as_frame
 from boosttune.pipeline.ensemble import run_models, storage_of
 from boosttune.pipeline.finalize import finalize
 from boosttune.pipeline.nested import nested_cv
 from boosttune.pipeline.outputs import Timing
 from boosttune.pipeline.prepare import Prepared, prepare
-from boosttune.pipeline.search import Searched, search
+from boosttune.pipeline.search import Searched, resume, search
 from boosttune.result import TuneResult
 
 Frame: TypeAlias = pd.DataFrame | np.ndarray
@@ -36,9 +36,34 @@ def run(train: Frame, target: Any, test: Frame | None, config: RunConfig) -> Tun
         if config.evaluation.nested:
             raise BoostTuneError("nested CV tunes one model; pass one model with nested=..., "
                                  "or drop nested for a multi-model run.")
-        return run_models(train, target, test, config, run)
+        return run_models(train, target, test, config,
+                          lambda cfg, probe: _Probed(*_search_stages(train, target, test, cfg,
+                                                                     probe)[:2]))
     searched, timing, nested = _search_stages(train, target, test, config)
     return finalize(searched, timing, nested)
+
+
+@dataclass
+class _Probed:
+    """One backend's search of a multi-model run, paused after its probe."""
+
+    searched: Searched
+    timing: Timing
+
+    @property
+    def prepared(self) -> Prepared:
+        return self.searched.prepared
+
+    def best_run(self) -> CVRun | None:
+        return self.searched.objective.best_run
+
+    def resume(self, seconds: float | None) -> None:
+        started = time.perf_counter()
+        resume(self.searched, seconds)
+        self.timing.stages["search"] += time.perf_counter() - started
+
+    def finish(self) -> TuneResult:
+        return finalize(self.searched, self.timing, None)
 
 
 def work(train: Frame, target: Any, test: Frame | None, config: RunConfig) -> int:
@@ -57,7 +82,8 @@ def work(train: Frame, target: Any, test: Frame | None, config: RunConfig) -> in
     return searched.objective.n_run
 
 
-def _search_stages(train: Frame, target: Any, test: Frame | None, config: RunConfig
+def _search_stages(train: Frame, target: Any, test: Frame | None, config: RunConfig,
+                   pause_after: float | None = None
                    ) -> tuple[Searched, Timing, NestedReport | None]:
     timing = Timing(time.perf_counter())
     prepared = _timed(timing, "prepare", lambda: prepare(train, target, test, config,
@@ -65,7 +91,7 @@ def _search_stages(train: Frame, target: Any, test: Frame | None, config: RunCon
     nested = None
     if outer := config.evaluation.nested:
         nested = _timed(timing, "nested", lambda: _nested(prepared, train, target, outer))
-    searched = _timed(timing, "search", lambda: search(prepared))
+    searched = _timed(timing, "search", lambda: search(prepared, pause_after))
     return searched, timing, nested
 
 

@@ -37,7 +37,9 @@ class Searched:
         return self.prepared.config
 
 
-def search(prepared: Prepared) -> Searched:
+def search(prepared: Prepared, pause_after: float | None = None) -> Searched:
+    """Run the search; with ``pause_after`` (seconds from the run's start), a probe: no
+    trial starts after that once one is complete, and ``resume`` goes on."""
     config, backend = prepared.config, prepared.backend
     headstart: dict[str, Any] = {}
     if config.search.lr_finder:
@@ -53,16 +55,29 @@ def search(prepared: Prepared) -> Searched:
         study = _open_study(prepared)
         headstart |= _head_start(study, prepared, n_trials)
         # data preparation counts toward the budget too
-        budget = Budget(config.timeout, _extra_runs(prepared), started=prepared.started)
+        budget = Budget(config.timeout, _extra_runs(prepared), started=prepared.started,
+                        pause_at=None if pause_after is None else prepared.started + pause_after)
         pool = TrialPool(config.one_model, config.finalize.ensemble or 0,
                          Direction.of(prepared.task.metric.direction), prepared.spec.predict)
         objective = Objective(backend, prepared.space, config.seed, budget,
                               report_fold_scores=config.search.pruner == "wilcoxon",
                               device=prepared.device, native_errors=prepared.spec.native_errors,
                               pool=pool)
-        run_search(study, objective, n_trials, config.progress,
-                   parallel=config.search.parallel_trials and not config.storage.url)
+        _run(study, objective, n_trials, config)
     return Searched(prepared, study, objective, n_trials, headstart)
+
+
+def resume(searched: Searched, seconds: float | None) -> None:
+    """Go on with a paused search for ``seconds`` more (its finalize included)."""
+    searched.objective.budget.restart(seconds)
+    with _quiet_optuna():
+        _run(searched.study, searched.objective, searched.n_trials, searched.config)
+
+
+def _run(study: optuna.Study, objective: Objective, n_trials: int | None,
+         config: RunConfig) -> None:
+    run_search(study, objective, n_trials, config.progress,
+               parallel=config.search.parallel_trials and not config.storage.url)
 
 
 def _head_start(study: optuna.Study, prepared: Prepared, n_trials: int | None

@@ -21,6 +21,17 @@ class Budget:
     started: float = field(default_factory=time.perf_counter)
     best_run_seconds: float = 0.0
     interrupted: bool = False  # Ctrl-C: end the search, keep what finished
+    pause_at: float | None = None  # perf_counter after which no new trial starts (a probe)
+
+    def paused(self) -> bool:
+        """A probe's time is up and it has a complete trial: start no new trial (the ones
+        running finish; ``restart`` goes on)."""
+        return (self.pause_at is not None and self.best_run_seconds > 0
+                and time.perf_counter() >= self.pause_at)
+
+    def restart(self, seconds: float | None) -> None:
+        """A new budget of ``seconds`` from now for a paused search and its finalize."""
+        self.timeout, self.started, self.pause_at = seconds, time.perf_counter(), None
 
     def exhausted(self) -> bool:
         if self.interrupted:

@@ -185,11 +185,11 @@ def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
         bar.update(1)
         if _has_complete(study):
             bar.set_postfix(best=f"{study.best_value:.5f}", refresh=False)
-        if objective.budget.exhausted() or enough(study):
+        if objective.budget.exhausted() or objective.budget.paused() or enough(study):
             study.stop()
 
     def optimize(n_jobs: int, first_only: bool = False) -> None:
-        if enough(study) or objective.budget.exhausted():
+        if enough(study) or objective.budget.exhausted() or objective.budget.paused():
             return
         left = None if n_trials is None else n_trials - n_counted(study, running=False)
         # on a GPU, collect each trial's boosters at once: that frees their device memory
