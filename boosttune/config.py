@@ -187,12 +187,15 @@ class Finalize(_Group):
     model per seed on all rows), 'blend' (both at half weight) or None (the backend's
     default); the ``top_k`` best trials re-run over every seed and picked by ``select``
     ('mean', or 'lcb': mean minus its standard error); ``ensemble`` trials of each model kept
-    for ensemble selection over them (None: 10 when several models are tuned, else none)."""
+    for ensemble selection over them (None: 10 when several models are tuned, else none);
+    ``low_rate`` k > 1 refits on all rows at the learning rate ÷ k with k× the rounds (where
+    the budget allows; 'full' and 'blend' only)."""
 
     refit: str | None = None
     top_k: int = 1
     select: str = "mean"
     ensemble: int | None = None
+    low_rate: float = 1.0
 
     def __post_init__(self) -> None:
         if self.refit is not None:
@@ -200,6 +203,10 @@ class Finalize(_Group):
         _check_int("top_k", self.top_k, 1)
         _check_choice("select", self.select, SELECTS)
         _check_int("ensemble", self.ensemble, 0, optional=True)
+        if isinstance(self.low_rate, bool) or not isinstance(self.low_rate, Real) \
+                or not 1 <= self.low_rate <= 100:
+            raise OptionError("low_rate", "must be a number from 1 (off) to 100",
+                              self.low_rate)
 
 
 @dataclass(frozen=True)

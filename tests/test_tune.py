@@ -292,3 +292,22 @@ def test_the_refit_of_a_blend_is_dropped_when_it_would_overrun_the_timeout(diamo
     assert _affordable_refit("full", nearly_spent, 10.0, 1, folds) == "full"  # as asked
     assert _affordable_refit("blend", Budget(timeout=None, extra_runs=0), 1e9, 1,
                              folds) == "blend"
+
+
+def test_a_low_rate_refit_lowers_the_learning_rate_and_grows_the_rounds(breast_cancer):
+    import lightgbm as lgb
+
+    options = {**FAST, "n_trials": 2}
+    plain = bt.tune(breast_cancer, "target", finalize=bt.Finalize(refit="full"), **options)
+    slow = bt.tune(breast_cancer, "target", finalize=bt.Finalize(refit="full", low_rate=4),
+                   **options)
+    assert slow.best_params == plain.best_params  # the same search
+    assert slow.params["learning_rate"] == pytest.approx(plain.params["learning_rate"] / 4)
+    assert slow.params["n_estimators"] == 4 * plain.params["n_estimators"]
+    booster = slow.ensemble.full_members[0][0]
+    assert booster.num_trees() == slow.params["n_estimators"]
+    exported = lgb.LGBMClassifier(**slow.params).fit(breast_cancer.drop(columns="target"),
+                                                      breast_cancer["target"])
+    assert exported.booster_.num_trees() == slow.params["n_estimators"]
+    with pytest.raises(bt.BoostTuneError, match="'low_rate' parameter must be a number"):
+        bt.Finalize(low_rate=0)

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -32,6 +33,7 @@ class Delivered:
     refit: str  # the refit actually used
     n_rounds: int  # rounds of a model refit on all rows
     ensemble: Ensemble
+    params: dict[str, Any]  # the refit's params (a lower learning rate with low_rate)
 
 
 def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) -> TuneResult:
@@ -65,7 +67,7 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
     return TuneResult(
         model=config.one_model,
         best_params=dict(study.trials[chosen.trial].params),
-        params=backend.export_params(chosen.params, delivered.n_rounds),
+        params=backend.export_params(delivered.params, delivered.n_rounds),
         score=final.score,
         oof=oof_frame(task, folds, final),
         test_pred=test_frame(task, test_pred),
@@ -115,25 +117,39 @@ def _deliver(searched: Searched, final: SeedAverage, params: dict[str, Any]) -> 
     prepared, seeds = searched.prepared, searched.config.seed_list
     backend = prepared.backend
     n_rounds = backend.refit_rounds(final.score.table["n_rounds"].mean())
+    slow = slowed(params, n_rounds, searched.config.finalize.low_rate)
     refit = _affordable_refit(prepared.refit, searched.objective.budget, final.runs[0].seconds,
-                              len(seeds), prepared.folds.n_splits)
+                              len(seeds), prepared.folds.n_splits, slow[1] / n_rounds)
+    if refit == "folds":
+        slow = (params, n_rounds)
     fold_members = ([] if refit == "full"
                     else [(f.model, f.n_rounds) for r in final.runs for f in r.fits])
     full_members = ([] if refit == "folds"
-                    else [(backend.fit_all(params, n_rounds, s), n_rounds) for s in seeds])
+                    else [(backend.fit_all(slow[0], slow[1], s), slow[1]) for s in seeds])
     ensemble = Ensemble(prepared.spec.predict, fold_members,
                         prepared.task.encoder, full_members)
-    return Delivered(refit, n_rounds, ensemble)
+    return Delivered(refit, slow[1], ensemble, slow[0])
+
+
+def slowed(params: dict[str, Any], n_rounds: int, low_rate: float
+           ) -> tuple[dict[str, Any], int]:
+    """The params and rounds of a refit at the learning rate ÷ ``low_rate`` (unchanged at 1,
+    or where the params set no learning rate to lower)."""
+    if low_rate == 1 or "learning_rate" not in params:
+        return params, n_rounds
+    return ({**params, "learning_rate": params["learning_rate"] / low_rate},
+            int(np.ceil(n_rounds * low_rate)))
 
 
 def _affordable_refit(refit: str, budget: Budget, run_seconds: float, n_seeds: int,
-                      n_splits: int) -> str:
-    """'blend' keeps the fold models only when its refits, and the test predictions after
-    them, would overrun the timeout (on letter at 60 s, one trial takes most of it)."""
+                      n_splits: int, slower: float = 1.0) -> str:
+    """'blend' keeps the fold models only when its refits (``slower`` times as many rounds),
+    and the test predictions after them, would overrun the timeout (on letter at 60 s, one
+    trial takes most of it)."""
     left = budget.seconds_left()
     if refit != "blend" or left is None:
         return refit
-    cost = (n_seeds * refit_share(refit, n_splits) + FINALIZE_RUN_SHARE) * run_seconds
+    cost = (n_seeds * slower * refit_share(refit, n_splits) + FINALIZE_RUN_SHARE) * run_seconds
     return refit if cost <= left else "folds"
 
 

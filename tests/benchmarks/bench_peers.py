@@ -71,6 +71,9 @@ def boosttune(X_train: Any, y_train: Any, X_test: Any, task: str, budget: float,
     return (preds if task == "multiclass" else preds[:, 0]), info
 
 
+LOW_RATE = 2.0  # the low-rate finalize lever: refits at the learning rate ÷ 2, 2x the rounds
+
+
 def levers_path(method: str, task: str, n_train: int, n_test: int, seed: int,
                 budget: float) -> Path:
     """Where a multi-model run's lever predictions (test rows) are saved."""
@@ -96,6 +99,8 @@ def _levers(result: Any, X_train: Any, y_train: Any, X_test: Any, task: str, met
     best = min(result.by_model.values(),
                key=lambda r: -r.score.mean if r.score.direction == "maximize" else r.score.mean)
     saved["single_best"] = preds(best)
+    if low_rate := _low_rate(best, X_train, y_train, X_test, config):
+        saved["single_best_low_rate"] = low_rate
     cv: dict[str, Any] = {}
     for m, r in result.by_model.items():
         one = combine(X_train, y_train.to_numpy(), X_test, config, {m: r}, 0.0)
@@ -108,6 +113,32 @@ def _levers(result: Any, X_train: Any, y_train: Any, X_test: Any, task: str, met
     np.savez(levers_path(method, task, len(X_train), len(X_test), seed, budget), **saved)
     return {"ensemble_cv": cv, "single_cv": {m: r.score.mean for m, r in result.by_model.items()},
             "kept_bytes": {m: _kept_bytes(r.kept) for m, r in result.by_model.items()}}
+
+
+def _low_rate(best: Any, X_train: Any, y_train: Any, X_test: Any, config: Any,
+              k: float = LOW_RATE) -> Any:
+    """The best backend's delivered predictor with its refits at the learning rate ÷ k and
+    k× the rounds (Finalize(low_rate=k)), on the same search; None where it kept no refit."""
+    from dataclasses import replace
+
+    from boosttune.pipeline.finalize import slowed
+    from boosttune.pipeline.prepare import prepare
+    from boosttune.result import Ensemble
+    from boosttune.search.storage import PARAMS_KEY
+
+    delivered = best.ensemble
+    if not isinstance(delivered, Ensemble) or not delivered.full_members:
+        return None
+    chosen = best.evaluation["selection"]["chosen_trial"]
+    params = best.study.trials[chosen].user_attrs[PARAMS_KEY]
+    backend = prepare(X_train, y_train.to_numpy(), X_test, replace(config, model=best.model),
+                      0.0).backend
+    slow, rounds = slowed(params, delivered.full_members[0][1], k)
+    seeds = best.score.table["seed"].unique()
+    refits = [(backend.fit_all(slow, rounds, int(s)), rounds) for s in seeds]
+    values = Ensemble(delivered.predict_members, delivered.members, delivered.encoder,
+                      refits).predict(X_test)
+    return values
 
 
 def _folds_only(result: Any, X_test: Any, task: str) -> Any:

@@ -15,7 +15,8 @@ from bench_peers import levers_path, peers
 from load_data import load  # the harness's loader (bench_peers puts it on the path)
 from summarize import rel_improvement
 
-LEVERS = ("single_lightgbm", "single_xgboost", "single_best", "ensemble_lightgbm",
+LEVERS = ("single_lightgbm", "single_xgboost", "single_best", "single_best_low_rate",
+          "ensemble_lightgbm",
           "ensemble_xgboost", "ensemble_all_folds", "ensemble_all")
 
 
