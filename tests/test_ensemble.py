@@ -166,3 +166,32 @@ def test_a_timed_multi_model_run_probes_then_splits_the_rest(breast_cancer):
         assert (after < split[model]["probe_seconds"]).any()
         assert (after > split[model]["probe_seconds"] + 0.5).any()
     assert result.manifest.timing["wall_seconds"] <= 12 * 1.05 + 3
+
+
+def test_members_are_fit_over_every_seed_of_the_run(breast_cancer):
+    result = bt.tune(breast_cancer, "target", model=["lightgbm", "xgboost"], seeds=2,
+                     **{**FAST, "n_trials": 4})
+    assert result.members and all(m["seeds"] == 2 for m in result.members)
+    for _, part in result.ensemble.parts:
+        assert len(part.members) == 2 * result.folds.n_splits
+    one_seed = bt.tune(breast_cancer, "target", model=["lightgbm", "xgboost"],
+                       **{**FAST, "n_trials": 4})
+    assert all(m["seeds"] == 1 for m in one_seed.members)
+
+
+def test_a_member_is_refit_over_other_seeds_only_where_the_timeout_leaves_room(breast_cancer):
+    import time
+
+    from boosttune.config import build_config
+    from boosttune.pipeline.ensemble import _reseeder
+    from boosttune.pipeline.prepare import prepare
+
+    run = bt.tune(breast_cancer, "target", finalize=bt.Finalize(ensemble=1), **FAST)
+    kept = run.kept[0]
+    config = build_config(model="lightgbm", seeds=3, cv=3, fit=FAST["fit"])
+    probe = _Probe(prepare(breast_cancer, "target", None, config, 0.0), None)
+    fits = _reseeder(config, {"lightgbm": probe}, time.perf_counter())(kept)
+    assert len(fits) == 2 * 3  # two more seeds, three folds each
+    spent = build_config(config, timeout=5.0)
+    late = time.perf_counter() - 5.0 + kept.seconds  # less than 1.5 x two runs' time left
+    assert _reseeder(spent, {"lightgbm": probe}, late)(kept) == []

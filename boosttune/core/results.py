@@ -65,6 +65,7 @@ class Kept:
     oof: np.ndarray
     members: Members  # the fold models, (model, rounds)
     predict: Predict  # the backend's
+    seconds: float = 0.0  # its CV run's training time
 
     @property
     def oof_bytes(self) -> int:

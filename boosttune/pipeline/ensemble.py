@@ -26,7 +26,7 @@ from boosttune.core.blending import Selection, blend, select
 from boosttune.core.folds import Folds
 from boosttune.core.manifest import Manifest
 from boosttune.core.metrics import Direction
-from boosttune.core.results import CVRun, CVScore, Kept, SeedAverage
+from boosttune.core.results import CVRun, CVScore, Kept, Members, SeedAverage
 from boosttune.core.statistics import (
     corrected_std_error,
     interval,
@@ -37,11 +37,13 @@ from boosttune.core.task import Task
 from boosttune.pipeline.outputs import oof_frame, test_frame
 from boosttune.pipeline.prepare import Prepared, check
 from boosttune.result import Ensemble, TuneResult, WeightedEnsemble
+from boosttune.search.crossval import cross_validate
 
 KEPT_PER_MODEL = 10  # trials each backend keeps for the selection, unless Finalize says
 SELECTION_SHARE = 0.05  # of the timeout left for the selection after the searches
 PROBE_SHARE = 0.3  # of a backend's equal share, searched before the rest is split by standing
 BEHIND_WEIGHT = 0.25  # a clearly-behind backend's weight in that split (the others' is 1)
+RESEED_MARGIN = 1.5  # a member is re-run over the other seeds when this times its cost is left
 
 
 class Paused(Protocol):
@@ -55,6 +57,7 @@ class Paused(Protocol):
 
 
 Start = Callable[[RunConfig, float | None], Paused]  # config, probe seconds (None: no pause)
+Reseed = Callable[[Kept], Members]  # a member's fold models over the run's other seeds
 
 
 def run_models(train: Any, target: Any, test: Any, config: RunConfig,
@@ -74,7 +77,25 @@ def run_models(train: Any, target: Any, test: Any, config: RunConfig,
         results[model] = paused.finish()
         results[model].evaluation["split"] = {"weight": weights[model], "probe_seconds":
                                               None if equal is None else PROBE_SHARE * equal}
-    return combine(train, target, test, config, results, started)
+    return combine(train, target, test, config, results, started,
+                   _reseeder(config, searches, started))
+
+
+def _reseeder(config: RunConfig, searches: dict[str, Paused], started: float) -> Reseed:
+    """A member's fold models re-run with each of the run's other seeds, on its backend's
+    folds, while the timeout leaves room for it (none where it does not)."""
+    others = config.seed_list[1:]
+
+    def reseed(kept: Kept) -> Members:
+        if config.timeout is not None:
+            left = config.timeout - (time.perf_counter() - started)
+            if RESEED_MARGIN * kept.seconds * len(others) > left:
+                return []
+        backend = searches[kept.model].prepared.backend
+        return [(f.model, f.n_rounds) for seed in others
+                for f in cross_validate(backend, kept.params, seed).fits]
+
+    return reseed
 
 
 def standing(searches: dict[str, Paused]) -> dict[str, float]:
@@ -106,11 +127,13 @@ def model_config(config: RunConfig, model: str) -> RunConfig:
 
 
 def combine(train: Any, target: Any, test: Any, config: RunConfig,
-            results: dict[str, TuneResult], started: float) -> TuneResult:
-    """The ensemble of the backends' runs on the same data and folds."""
+            results: dict[str, TuneResult], started: float,
+            reseed: Reseed | None = None) -> TuneResult:
+    """The ensemble of the backends' runs on the same data and folds; ``reseed`` gives the
+    members other seeds' fold models (without it, each predicts with its search's)."""
     task, folds = check(train, target, test, replace(config, model=config.models[0]))
     seconds = None if config.timeout is None else SELECTION_SHARE * config.timeout
-    return _ensemble(task, folds, results, started, seconds)
+    return _ensemble(task, folds, results, started, seconds, reseed)
 
 
 def _search_seconds(config: RunConfig) -> float:
@@ -134,14 +157,14 @@ def storage_of(storage: Storage, model: str) -> Storage:
 
 
 def _ensemble(task: Task, folds: Folds, results: dict[str, TuneResult], started: float,
-              seconds: float | None) -> TuneResult:
+              seconds: float | None, reseed: Reseed | None) -> TuneResult:
     candidates = [k for result in results.values() for k in result.kept]
     if not candidates:  # every pool empty (ensemble=0): the best single model is the result
         return _best(results)
     selection = select(task, folds, [k.oof for k in candidates], seconds)
     members = [(w, k) for w, k in zip(selection.weights, candidates, strict=True) if w > 0]
-    predictor = WeightedEnsemble([(float(w), _predictor(k, results[k.model], task))
-                                  for w, k in members], task.encoder)
+    parts = [(float(w), _predictor(k, results[k.model], task, reseed)) for w, k in members]
+    predictor = WeightedEnsemble(parts, task.encoder)
     oof = blend([k.oof for k in candidates], selection.weights)
     test_pred = None if task.X_test is None else predictor.predict_matrix(task.X_test)
     best = _best(results)
@@ -153,18 +176,22 @@ def _ensemble(task: Task, folds: Folds, results: dict[str, TuneResult], started:
         trials=pd.concat([r.trials.assign(model=m) for m, r in results.items()],
                          ignore_index=True),
         ensemble=predictor, by_model=results, kept=[],
-        members=[_member(w, k) for w, k in members],
+        members=[_member(w, k, len(p.members) // folds.n_splits)
+                 for (w, k), (_, p) in zip(members, parts, strict=True)],
         manifest=_manifest(best.manifest, results, selection, score, candidates, started),
         selection=None, nested=None, curves=None, study=None)
 
 
-def _predictor(kept: Kept, result: TuneResult, task: Task) -> Ensemble:
-    """A member's predictor: its fold models; for the trial its backend's finalize chose,
-    what finalize delivered (fold models over every seed, with the backend's refit)."""
+def _predictor(kept: Kept, result: TuneResult, task: Task, reseed: Reseed | None
+               ) -> Ensemble:
+    """A member's predictor: its fold models (over the other seeds too, where ``reseed``
+    gives them); for the trial its backend's finalize chose, what finalize delivered (fold
+    models over every seed, with the backend's refit)."""
     chosen = result.evaluation.get("selection", {}).get("chosen_trial")
     if kept.trial == chosen and isinstance(result.ensemble, Ensemble):
         return result.ensemble
-    return Ensemble(kept.predict, kept.members, task.encoder)
+    more = [] if reseed is None else reseed(kept)
+    return Ensemble(kept.predict, kept.members + more, task.encoder)
 
 
 def _best(results: dict[str, TuneResult]) -> TuneResult:
@@ -172,9 +199,10 @@ def _best(results: dict[str, TuneResult]) -> TuneResult:
     return min(results.values(), key=lambda r: goal.sort_key(r.score.mean))
 
 
-def _member(weight: float, kept: Kept) -> dict[str, Any]:
+def _member(weight: float, kept: Kept, seeds: int) -> dict[str, Any]:
+    """A member's record; ``seeds``: how many seeds its fold models were fit with."""
     return {"model": kept.model, "trial": kept.trial, "weight": float(weight),
-            "cv_score": kept.score, "params": kept.params}
+            "cv_score": kept.score, "seeds": seeds, "params": kept.params}
 
 
 def _score(task: Task, folds: Folds, selection: Selection, seed: int) -> CVScore:

@@ -28,7 +28,7 @@ class TrialPool:
         if self.size < 1:
             return
         kept = Kept(self.model, trial, dict(params), run.score, run.oof,
-                    [(f.model, f.n_rounds) for f in run.fits], self.predict)
+                    [(f.model, f.n_rounds) for f in run.fits], self.predict, run.seconds)
         with self._lock:
             self.kept.append(kept)
             self.kept.sort(key=lambda k: (self.direction.sort_key(k.score), k.trial))

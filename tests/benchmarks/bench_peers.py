@@ -99,7 +99,8 @@ def _levers(result: Any, X_train: Any, y_train: Any, X_test: Any, task: str, met
     best = min(result.by_model.values(),
                key=lambda r: -r.score.mean if r.score.direction == "maximize" else r.score.mean)
     saved["single_best"] = preds(best)
-    if low_rate := _low_rate(best, X_train, y_train, X_test, config):
+    low_rate = _low_rate(best, X_train, y_train, X_test, config)
+    if low_rate is not None:
         saved["single_best_low_rate"] = low_rate
     cv: dict[str, Any] = {}
     for m, r in result.by_model.items():
