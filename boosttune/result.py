@@ -19,7 +19,7 @@ from boosttune.core.errors import BoostTuneError
 from boosttune.core.folds import Folds
 from boosttune.core.manifest import Manifest
 from boosttune.core.results import CVScore, Kept, Members, NestedReport, Predict
-from boosttune.core.task import FeatureEncoder
+from boosttune.core.task import FeatureEncoder, as_frame
 from boosttune.io.report import Report, build_report
 from boosttune.io.rundir import RunFiles, load_study, read_run, write_run
 
@@ -156,10 +156,7 @@ class TuneResult:
 
 def _encoded(X: pd.DataFrame | np.ndarray, encoder: FeatureEncoder) -> np.ndarray:
     """Rows to predict, encoded as at fit time (an array's columns named as tune() names them)."""
-    if not isinstance(X, pd.DataFrame):
-        array = np.asarray(X)
-        X = pd.DataFrame(array, columns=[f"f{i}" for i in range(array.shape[1])])
-    return encoder.transform(X, "data to predict")
+    return encoder.transform(as_frame(X, "new"), "data to predict")
 
 
 def _short(value: Any) -> str:

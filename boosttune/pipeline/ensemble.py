@@ -75,10 +75,14 @@ def run_models(train: Any, target: Any, test: Any, config: RunConfig,
         if config.timeout is not None:
             paused.resume(_share(config, started, list(weights.values())[i:]))
         results[model] = paused.finish()
-        results[model].evaluation["split"] = {"weight": weights[model], "probe_seconds":
-                                              None if equal is None else PROBE_SHARE * equal}
-    return combine(train, target, test, config, results, started,
-                   _reseeder(config, searches, started))
+    first = searches[config.models[0]].prepared
+    result = _ensemble(first.task, first.folds, results, started, _selection_seconds(config),
+                       _reseeder(config, searches, started))
+    if "ensemble" in result.manifest.evaluation:
+        result.manifest.evaluation["ensemble"]["split"] = {
+            m: {"weight": w, "probe_seconds": None if equal is None else PROBE_SHARE * equal}
+            for m, w in weights.items()}
+    return result
 
 
 def _reseeder(config: RunConfig, searches: dict[str, Paused], started: float) -> Reseed:
@@ -101,22 +105,18 @@ def _reseeder(config: RunConfig, searches: dict[str, Paused], started: float) ->
 def standing(searches: dict[str, Paused]) -> dict[str, float]:
     """Each backend's weight in the split of what is left: BEHIND_WEIGHT where its best run
     is clearly behind the leader's on the same folds, else 1."""
-    runs = {m: s.best_run() for m, s in searches.items()}
+    weights = dict.fromkeys(searches, 1.0)
+    runs = {m: run for m, s in searches.items() if (run := s.best_run()) is not None}
+    if len(runs) < 2:
+        return weights
     first = next(iter(searches.values())).prepared
-    goal = Direction.of(first.task.metric.direction)
-    ranked = [m for m in runs if runs[m] is not None]
-    if len(ranked) < 2:
-        return dict.fromkeys(runs, 1.0)
-    leader = min(ranked, key=lambda m: goal.sort_key(runs[m].score))  # type: ignore[union-attr]
-
-    def behind(model: str) -> bool:
-        run, best = runs[model], runs[leader]
-        if run is None or best is None or model == leader:
-            return False
-        difference = paired_difference([run], [best], first.task.metric.direction, first.folds)
-        return bool(difference["interval_95_high"] < 0)
-
-    return {m: BEHIND_WEIGHT if behind(m) else 1.0 for m in runs}
+    direction = first.task.metric.direction
+    goal = Direction.of(direction)
+    leader = min(runs.values(), key=lambda run: goal.sort_key(run.score))
+    for model, run in runs.items():  # the leader against itself: a zero-width interval at 0
+        if paired_difference([run], [leader], direction, first.folds)["interval_95_high"] < 0:
+            weights[model] = BEHIND_WEIGHT
+    return weights
 
 
 def model_config(config: RunConfig, model: str) -> RunConfig:
@@ -127,13 +127,15 @@ def model_config(config: RunConfig, model: str) -> RunConfig:
 
 
 def combine(train: Any, target: Any, test: Any, config: RunConfig,
-            results: dict[str, TuneResult], started: float,
-            reseed: Reseed | None = None) -> TuneResult:
-    """The ensemble of the backends' runs on the same data and folds; ``reseed`` gives the
-    members other seeds' fold models (without it, each predicts with its search's)."""
+            results: dict[str, TuneResult], started: float) -> TuneResult:
+    """The ensemble of finished runs on the same data and folds (the CLI's ``--models``):
+    each member predicts with its search's fold models, as no backend is left to re-run."""
     task, folds = check(train, target, test, replace(config, model=config.models[0]))
-    seconds = None if config.timeout is None else SELECTION_SHARE * config.timeout
-    return _ensemble(task, folds, results, started, seconds, reseed)
+    return _ensemble(task, folds, results, started, _selection_seconds(config), None)
+
+
+def _selection_seconds(config: RunConfig) -> float | None:
+    return None if config.timeout is None else SELECTION_SHARE * config.timeout
 
 
 def _search_seconds(config: RunConfig) -> float:
@@ -226,8 +228,7 @@ def _manifest(best: Manifest, results: dict[str, TuneResult], selection: Selecti
     ensemble = {"honest_score": selection.honest_score, "oof_score": selection.oof_score,
                 "best_single": {"model": best.model, "score": best.score["mean"]},
                 "candidates": len(candidates), "members": int((selection.weights > 0).sum()),
-                "oof_bytes_per_trial": candidates[0].oof_bytes,
-                "split": {m: r.evaluation.get("split") for m, r in results.items()}}
+                "oof_bytes_per_trial": candidates[0].oof_bytes}
     timing = {**best.timing, "wall_seconds": time.perf_counter() - started,
               "stages": {f"{m.model}": m.wall_seconds for m in manifests}}
     return replace(best, model="ensemble", score=score.summary(), search=search,

@@ -117,18 +117,19 @@ def _deliver(searched: Searched, final: SeedAverage, params: dict[str, Any]) -> 
     prepared, seeds = searched.prepared, searched.config.seed_list
     backend = prepared.backend
     n_rounds = backend.refit_rounds(final.score.table["n_rounds"].mean())
-    slow = slowed(params, n_rounds, searched.config.finalize.low_rate)
+    full_params, full_rounds = slowed(params, n_rounds, searched.config.finalize.low_rate)
     refit = _affordable_refit(prepared.refit, searched.objective.budget, final.runs[0].seconds,
-                              len(seeds), prepared.folds.n_splits, slow[1] / n_rounds)
-    if refit == "folds":
-        slow = (params, n_rounds)
+                              len(seeds), prepared.folds.n_splits, full_rounds / n_rounds)
+    if refit == "folds":  # nothing refit: params.json keeps the searched rate and rounds
+        full_params, full_rounds = params, n_rounds
     fold_members = ([] if refit == "full"
                     else [(f.model, f.n_rounds) for r in final.runs for f in r.fits])
     full_members = ([] if refit == "folds"
-                    else [(backend.fit_all(slow[0], slow[1], s), slow[1]) for s in seeds])
+                    else [(backend.fit_all(full_params, full_rounds, s), full_rounds)
+                          for s in seeds])
     ensemble = Ensemble(prepared.spec.predict, fold_members,
                         prepared.task.encoder, full_members)
-    return Delivered(refit, slow[1], ensemble, slow[0])
+    return Delivered(refit, full_rounds, ensemble, full_params)
 
 
 def slowed(params: dict[str, Any], n_rounds: int, low_rate: float
