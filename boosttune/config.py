@@ -187,7 +187,9 @@ class Finalize(_Group):
     model per seed on all rows), 'blend' (both at half weight) or None (the backend's
     default); the ``top_k`` best trials re-run over every seed and picked by ``select``
     ('mean', or 'lcb': mean minus its standard error); ``ensemble`` trials of each model kept
-    for ensemble selection over them (None: 10 when several models are tuned, else none);
+    for ensemble selection over them (None: 10 when several models are tuned, else none),
+    in at most ``ensemble_mb`` megabytes per model (OOF predictions and fold models; the best
+    trial is kept whatever its size);
     ``low_rate`` k > 1 refits on all rows at the learning rate ÷ k with k× the rounds (where
     the budget allows; 'full' and 'blend' only)."""
 
@@ -195,6 +197,7 @@ class Finalize(_Group):
     top_k: int = 1
     select: str = "mean"
     ensemble: int | None = None
+    ensemble_mb: float = 1024.0
     low_rate: float = 1.0
 
     def __post_init__(self) -> None:
@@ -203,6 +206,10 @@ class Finalize(_Group):
         _check_int("top_k", self.top_k, 1)
         _check_choice("select", self.select, SELECTS)
         _check_int("ensemble", self.ensemble, 0, optional=True)
+        if isinstance(self.ensemble_mb, bool) or not isinstance(self.ensemble_mb, Real) \
+                or not self.ensemble_mb > 0:
+            raise OptionError("ensemble_mb", "must be a positive number of megabytes",
+                              self.ensemble_mb)
         if isinstance(self.low_rate, bool) or not isinstance(self.low_rate, Real) \
                 or not 1 <= self.low_rate <= 100:
             raise OptionError("low_rate", "must be a number from 1 (off) to 100",

@@ -62,6 +62,27 @@ def test_kept_trials_are_bounded(breast_cancer):
         assert scores == pytest.approx(best)  # the two best trials, not the first two
 
 
+def test_kept_trials_stay_within_their_megabytes(breast_cancer):
+    """A bound below two trials' models keeps one trial, the best; the manifest says what the
+    kept trials hold, and that matches their pickled fold models and OOF arrays."""
+    free = bt.tune(breast_cancer, "target", model="lightgbm", finalize=bt.Finalize(ensemble=4),
+                   **{**FAST, "n_trials": 5})
+    sizes = [k.bytes for k in free.kept]
+    assert len(sizes) == 4 and min(sizes) > free.kept[0].oof_bytes
+    tight = 1.5 * max(sizes) / 2**20
+    bounded = bt.tune(breast_cancer, "target", model=["lightgbm", "xgboost"],
+                      finalize=bt.Finalize(ensemble=4, ensemble_mb=tight),
+                      **{**FAST, "n_trials": 5})
+    for model, run in bounded.by_model.items():
+        assert 1 <= len(run.kept) < 4, model
+        assert sum(k.bytes for k in run.kept) <= tight * 2**20 or len(run.kept) == 1
+        assert run.kept[0].score == run.trials["value"].max()  # the best is always kept
+    held = bounded.manifest.evaluation["ensemble"]["kept_bytes"]
+    assert held == {m: sum(k.bytes for k in r.kept) for m, r in bounded.by_model.items()}
+    with pytest.raises(bt.BoostTuneError, match="'ensemble_mb' parameter must be a positive"):
+        bt.Finalize(ensemble_mb=0)
+
+
 def test_the_honest_score_does_not_see_the_fold_it_scores(breast_cancer):
     """A candidate that is perfect on fold 0's rows only: selection on every row rewards it
     on fold 0, selection without fold 0 does not, so the honest score there is lower."""

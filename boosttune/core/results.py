@@ -66,6 +66,7 @@ class Kept:
     members: Members  # the fold models, (model, rounds)
     predict: Predict  # the backend's
     seconds: float = 0.0  # its CV run's training time
+    bytes: int = 0  # its OOF array and pickled fold models
 
     @property
     def oof_bytes(self) -> int:

@@ -228,7 +228,8 @@ def _manifest(best: Manifest, results: dict[str, TuneResult], selection: Selecti
     ensemble = {"honest_score": selection.honest_score, "oof_score": selection.oof_score,
                 "best_single": {"model": best.model, "score": best.score["mean"]},
                 "candidates": len(candidates), "members": int((selection.weights > 0).sum()),
-                "oof_bytes_per_trial": candidates[0].oof_bytes}
+                "oof_bytes_per_trial": candidates[0].oof_bytes,
+                "kept_bytes": {m: sum(k.bytes for k in r.kept) for m, r in results.items()}}
     timing = {**best.timing, "wall_seconds": time.perf_counter() - started,
               "stages": {f"{m.model}": m.wall_seconds for m in manifests}}
     return replace(best, model="ensemble", score=score.summary(), search=search,
