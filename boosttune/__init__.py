@@ -9,7 +9,7 @@ from boosttune._version import __version__
 from boosttune.api import tune, work
 from boosttune.backends import BackendSpec, backend_names, preset, register_backend
 from boosttune.config import CV, Data, Evaluation, Finalize, Fit, RunConfig, Search, Storage
-from boosttune.core.errors import BoostTuneError
+from boosttune.core.errors import BoostTuneError, ShiftWarning
 from boosttune.core.folds import Folds, make_folds
 from boosttune.core.metrics import METRICS, Metric
 from boosttune.core.results import CVScore
@@ -37,6 +37,7 @@ __all__ = [
     "RunConfig",
     "Search",
     "SearchSpace",
+    "ShiftWarning",
     "Storage",
     "TuneResult",
     "__version__",

@@ -35,6 +35,7 @@ from boosttune.competition import (
     transform_target,
 )
 from boosttune.config import DEFAULT_N_TRIALS, RunConfig, build_config, default
+from boosttune.core.diagnosis import shift_text
 from boosttune.core.errors import BoostTuneError, OptionError
 from boosttune.core.metrics import Direction, get_metric
 from boosttune.core.predictions import pred_matrix
@@ -478,6 +479,8 @@ def _print_summary(comp: Competition, result: TuneResult, holdout: float | None,
                      f"trials; honest CV {found['honest_score']:.5f} (selected on the same "
                      f"OOF: {found['oof_score']:.5f}); best single "
                      f"{found['best_single']['model']} {found['best_single']['score']:.5f}")
+    if "shift" in manifest.evaluation:
+        lines.append(f"  shift check: {shift_text(manifest.evaluation['shift'])}")
     if holdout is not None:
         lines.append(f"  held-out {result.score.metric}: {holdout:.5f}")
     if result.diagnosis:
@@ -499,11 +502,15 @@ def leaderboard_rows(runs_dir: Path, competition: str | None = None,
             if competition and name != competition:
                 continue
             score = manifest.score
+            delivered = score.get("delivered") or {}
             rows.append({
                 "competition": name, "model": manifest.model,
                 "preset": manifest.preset, "metric": score["metric"],
                 "cv_mean": score["mean"], "cv_std": score["std"],
-                "seeds": len(score["per_seed"]), "holdout": manifest.holdout_score,
+                "seeds": len(score["per_seed"]),
+                "delivered_est": delivered.get("delivered"),
+                "prediction_interval": delivered.get("interval_95"),
+                "holdout": manifest.holdout_score,
                 "trials": manifest.search["n_trials"],
                 "wall_s": round(manifest.wall_seconds, 1),
                 "device": manifest.device, "run": manifest_path.parent.name,
@@ -540,10 +547,19 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 def _table(frame: pd.DataFrame) -> str:
     shown = frame.assign(cv=[f"{m:.5f} ± {s:.5f}" for m, s in zip(frame.cv_mean, frame.cv_std,
                                                                  strict=True)])
-    shown = shown.drop(columns=["cv_mean", "cv_std"])
-    columns = ["competition", "model", "preset", "metric", "cv", "seeds", "holdout", "trials",
-               "wall_s", "device", "run"]
+    shown = shown.drop(columns=["cv_mean", "cv_std"]).assign(
+        prediction_interval=[_pair(v) for v in frame.prediction_interval])
+    columns = ["competition", "model", "preset", "metric", "cv", "seeds", "delivered_est",
+               "prediction_interval", "holdout", "trials", "wall_s", "device", "run"]
     return shown[columns].to_string(index=False, na_rep="", float_format=lambda v: f"{v:.5f}")
+
+
+def _pair(value: Any) -> str:
+    """A prediction interval as text ('' where the run has none)."""
+    if not isinstance(value, list) or len(value) != 2 or not all(
+            isinstance(v, float) and np.isfinite(v) for v in value):
+        return ""
+    return f"[{value[0]:.5f}, {value[1]:.5f}]"
 
 
 def _markdown(frame: pd.DataFrame) -> str:
@@ -557,6 +573,8 @@ def _markdown(frame: pd.DataFrame) -> str:
 def _cell(value: Any) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
+    if isinstance(value, list):
+        return _pair(value)
     return f"{value:.5f}" if isinstance(value, float) else str(value)
 
 

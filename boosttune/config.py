@@ -221,17 +221,30 @@ class Evaluation(_Group):
     """Honest estimates at extra cost: ``nested=k`` tunes inside each of k outer folds (the
     optimism of tuning); ``compare_default`` scores the preset's defaults on the same folds
     and seeds; ``compare_policies`` re-runs the chosen params under the other early-stopping
-    policy."""
+    policy. ``delivered=k`` replicates the delivery (fold-model average, refit) inside k
+    training parts to estimate what the delivered predictor scores (0: off; fewer where the
+    budget is short); its 95% prediction interval is for a test set of ``test_size`` rows
+    (None: the rows of ``test=``), with the spread of a leaderboard's public share
+    (``public_share``) against the rest."""
 
     nested: int | None = None
     compare_default: bool = False
     compare_policies: bool = False
+    delivered: int = 3
+    test_size: int | None = None
+    public_share: float = 0.25
 
     def __post_init__(self) -> None:
         if self.nested is not None:
             _check_int("nested", self.nested, 2)
         _check_bool("compare_default", self.compare_default)
         _check_bool("compare_policies", self.compare_policies)
+        _check_int("delivered", self.delivered, 0)
+        _check_int("test_size", self.test_size, 1, optional=True)
+        if isinstance(self.public_share, bool) or not isinstance(self.public_share, Real) \
+                or not 0 < self.public_share < 1:
+            raise OptionError("public_share", "must be a fraction between 0 and 1 (Kaggle's "
+                              "public leaderboard is often 0.2 to 0.3)", self.public_share)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -79,3 +80,11 @@ def overall(diagnoses: Sequence[Diagnosis]) -> Diagnosis:
     verdict = max(reversed(VERDICTS), key=lambda v: counts[v])
     first = next(d for d in diagnoses if d.verdict == verdict)
     return Diagnosis(verdict, f"{counts[verdict]} of {len(diagnoses)} folds; {first.reason}")
+
+
+def shift_text(found: Mapping[str, Any]) -> str:
+    """A manifest's train/test shift check (``evaluation["shift"]``) in one line."""
+    top = ", ".join(f"{f['feature']} {f['gain_share']:.0%}" for f in found["features"][:3])
+    verdict = "SHIFTED: CV may not carry over" if found["shifted"] else "no shift found"
+    return (f"train vs test rows AUC {found['auc']:.3f} (warns above {found['threshold']:.2f}; "
+            f"{verdict}); separated most by {top or '-'}")

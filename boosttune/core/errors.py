@@ -39,3 +39,7 @@ def did_you_mean(value: object, choices: Iterable[object]) -> str:
     same_case = [c for c in names if c.lower() == str(value).lower()]
     hint = same_case or get_close_matches(str(value), names, n=1)
     return f" (did you mean {hint[0]!r}?)" if hint else ""
+
+
+class ShiftWarning(UserWarning):
+    """The test rows differ from the training rows (adversarial validation)."""

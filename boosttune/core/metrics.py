@@ -79,6 +79,7 @@ class Metric:
     direction: DirectionName
     tasks: frozenset[str] = frozenset({"binary", "multiclass", "regression"})
     native: Mapping[str, str] = field(default_factory=dict)
+    bounds: tuple[float | None, float | None] = (None, None)  # the range scores can take
 
     def __post_init__(self) -> None:
         if self.direction not in ("maximize", "minimize"):
@@ -125,22 +126,26 @@ def _rmsle(y: np.ndarray, p: np.ndarray, w: np.ndarray | None) -> float:
 
 
 CLASSIFICATION = frozenset({"binary", "multiclass"})
+UNIT = (0.0, 1.0)  # AUC, accuracy, F1
+POSITIVE = (0.0, None)  # losses and errors
 REGRESSION = frozenset({"regression"})
 
 _BUILTIN = [
-    Metric("auc", _auc, "maximize", CLASSIFICATION),
-    Metric("logloss", _logloss, "minimize", frozenset({"binary"})),
-    Metric("multi_logloss", _logloss, "minimize", frozenset({"multiclass"})),
+    Metric("auc", _auc, "maximize", CLASSIFICATION, bounds=UNIT),
+    Metric("logloss", _logloss, "minimize", frozenset({"binary"}), bounds=POSITIVE),
+    Metric("multi_logloss", _logloss, "minimize", frozenset({"multiclass"}),
+           bounds=POSITIVE),
     Metric("accuracy", lambda y, p, w: skm.accuracy_score(y, _labels(p), sample_weight=w),
-           "maximize", CLASSIFICATION),
+           "maximize", CLASSIFICATION, bounds=UNIT),
     Metric("f1", lambda y, p, w: skm.f1_score(y, _labels(p), sample_weight=w), "maximize",
-           frozenset({"binary"})),
+           frozenset({"binary"}), bounds=UNIT),
     Metric("rmse", lambda y, p, w: skm.root_mean_squared_error(y, p, sample_weight=w),
-           "minimize", REGRESSION),
+           "minimize", REGRESSION, bounds=POSITIVE),
     Metric("mae", lambda y, p, w: skm.mean_absolute_error(y, p, sample_weight=w), "minimize",
-           REGRESSION),
-    Metric("rmsle", _rmsle, "minimize", REGRESSION),
-    Metric("r2", lambda y, p, w: skm.r2_score(y, p, sample_weight=w), "maximize", REGRESSION),
+           REGRESSION, bounds=POSITIVE),
+    Metric("rmsle", _rmsle, "minimize", REGRESSION, bounds=POSITIVE),
+    Metric("r2", lambda y, p, w: skm.r2_score(y, p, sample_weight=w), "maximize", REGRESSION,
+           bounds=(None, 1.0)),
 ]
 METRICS: dict[str, Metric] = {m.name: m for m in _BUILTIN}
 DEFAULT_METRIC: dict[str, str] = {"binary": "auc", "multiclass": "multi_logloss",

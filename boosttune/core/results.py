@@ -74,6 +74,54 @@ class Kept:
 
 
 @dataclass
+class Estimate:
+    """What the predictor delivered (fold-model average, refit, blend or ensemble) should
+    score, beside the CV score of one fold model, and a 95% prediction interval for the score
+    on ``n_test`` new rows; the public/private spread of a leaderboard split of those rows."""
+
+    cv_score: float  # one fold model's CV mean (what CVScore.mean reports)
+    delivered: float  # the delivered predictor's estimate: cv_score + gain
+    gain: float  # of delivering (averaging, refit) over one fold model, in the metric's units
+    gain_std_error: float
+    folds_checked: int  # outer training parts the delivery was replicated in (0: none)
+    basis: str  # how the gain was measured, or why it was not
+    n_test: int | None = None
+    interval: tuple[float, float] = (float("nan"), float("nan"))  # for n_test rows
+    estimate_std_error: float = float("nan")  # of the delivered estimate
+    test_std_error: float = float("nan")  # of a score on n_test rows (bootstrap of OOF rows)
+    public_share: float | None = None
+    public_private_sd: float | None = None  # sd of public − private score at that share
+
+    def __str__(self) -> str:
+        text = f"delivered predictor est. {self.delivered:.5f}"
+        if self.n_test is not None and np.isfinite(self.interval[0]):
+            low, high = self.interval
+            text += f"; 95% prediction interval on {self.n_test} test rows [{low:.5f}, {high:.5f}]"
+        if self.public_private_sd is not None:
+            text += (f"; public−private spread ±{1.96 * self.public_private_sd:.5f} "
+                     f"at a {self.public_share:.0%} public share")
+        return text
+
+    def summary(self) -> dict[str, Any]:
+        return {**{k: v for k, v in vars(self).items() if k != "interval"},
+                "interval_95": list(self.interval), "definition": ESTIMATE_DEFINITION}
+
+    @classmethod
+    def from_summary(cls, summary: dict[str, Any]) -> Estimate:
+        fields = {k: v for k, v in summary.items() if k not in ("interval_95", "definition")}
+        return cls(**fields, interval=tuple(summary["interval_95"]))
+
+
+ESTIMATE_DEFINITION = (
+    "delivered = cv_score + gain; gain: the delivery (fold-model average, refit, blend) "
+    "replicated inside outer training parts, scored on the outer rows against that part's "
+    "fold model; interval_95: delivered +- 1.96 sqrt(estimate_std_error^2 + "
+    "test_std_error^2) on the metric's unbounded scale (logit, log); test_std_error: "
+    "bootstrap of n_test OOF rows; public_private_sd: sd of the score difference of a "
+    "public_share / rest split of n_test bootstrapped rows")
+
+
+@dataclass
 class CVScore:
     """A score with its spread over seeds and the per-seed, per-fold table."""
 
@@ -86,6 +134,7 @@ class CVScore:
     oof_score: float
     std_error: float = float("nan")
     interval: tuple[float, float] = (float("nan"), float("nan"))
+    delivered: Estimate | None = None  # what the predictor delivered should score
 
     @property
     def n_seeds(self) -> int:
@@ -96,26 +145,31 @@ class CVScore:
         low, high = self.interval
         return (f"{self.metric} {self.mean:.5f} ± {self.std:.5f} over "
                 f"{self.n_seeds} seed(s) × {n_folds} folds; 95% interval "
-                f"[{low:.5f}, {high:.5f}]")
+                f"[{low:.5f}, {high:.5f}] (one fold model)"
+                + ("" if self.delivered is None else f"; {self.delivered}"))
 
     def summary(self) -> dict[str, Any]:
         """The manifest's score section (the table goes to scores.csv)."""
         return {"metric": self.metric, "direction": self.direction, "mean": self.mean,
                 "std": self.std, "per_seed": self.per_seed, "oof_score": self.oof_score,
                 "std_error": self.std_error, "interval_95": list(self.interval),
-                "definition": SCORE_DEFINITION}
+                "definition": SCORE_DEFINITION,
+                "delivered": None if self.delivered is None else self.delivered.summary()}
 
     @classmethod
     def from_summary(cls, summary: dict[str, Any], table: pd.DataFrame) -> CVScore:
         return cls(summary["metric"], summary["direction"], summary["mean"], summary["std"],
                    summary["per_seed"], table, summary["oof_score"], summary["std_error"],
-                   tuple(summary["interval_95"]))
+                   tuple(summary["interval_95"]),
+                   None if summary.get("delivered") is None
+                   else Estimate.from_summary(summary["delivered"]))
 
 
 SCORE_DEFINITION = ("per seed: mean of fold scores; reported: mean and std over seeds; "
                     "oof_score: mean over folds of the seed-averaged OOF; std_error: "
                     "Nadeau-Bengio corrected over folds x seeds; interval_95: mean +- "
-                    "t(0.975, J-1) std_error")
+                    "t(0.975, J-1) std_error on the metric's unbounded scale (logit for "
+                    "AUC/accuracy/F1, log for losses and errors), so it stays in range")
 
 
 @dataclass

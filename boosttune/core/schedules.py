@@ -64,3 +64,13 @@ def dimensions(choice: str) -> dict[str, Dimension]:
     raise BoostTuneError(
         f"The 'lr_schedule' parameter must be 'search' or one of {list(SCHEDULES)}; got "
         f"{choice!r}.")
+
+
+def slowed(params: dict[str, Any], n_rounds: int, low_rate: float
+           ) -> tuple[dict[str, Any], int]:
+    """The params and rounds of a refit at the learning rate ÷ ``low_rate`` (unchanged at 1,
+    or where the params set no learning rate to lower)."""
+    if low_rate == 1 or "learning_rate" not in params:
+        return params, n_rounds
+    return ({**params, "learning_rate": params["learning_rate"] / low_rate},
+            math.ceil(n_rounds * low_rate))

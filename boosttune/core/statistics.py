@@ -32,11 +32,71 @@ def corrected_std_error(values: np.ndarray, valid_to_train: float) -> float:
     return float(np.sqrt((1 / len(values) + valid_to_train) * np.var(values, ddof=1)))
 
 
-def interval(mean: float, std_error: float, n: int, level: float = 0.95) -> tuple[float, float]:
+Bounds = tuple[float | None, float | None]
+
+
+def interval(mean: float, std_error: float, n: int, level: float = 0.95,
+             bounds: Bounds = (None, None)) -> tuple[float, float]:
+    """mean ± t(level, n−1)·SE, worked out on a scale where the metric's range is unbounded
+    (``bounds``) so that the interval stays inside it: logit for a score in [lo, hi], log for
+    one above lo (the delta method carries the SE over)."""
     if not np.isfinite(std_error) or n < 2:
         return (float("nan"), float("nan"))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * std_error
-    return (mean - half, mean + half)
+    return bounded_interval(mean, float(stats.t.ppf(0.5 + level / 2, n - 1)) * std_error,
+                            bounds)
+
+
+def bounded_interval(mean: float, half: float, bounds: Bounds) -> tuple[float, float]:
+    """mean ± half, on the unbounded scale of ``bounds`` (see :func:`interval`), the half
+    width carried over by the delta method."""
+    return scale_interval(float(unbounded(mean, bounds)), half * _slope(mean, bounds), bounds)
+
+
+def scale_interval(centre: float, half: float, bounds: Bounds) -> tuple[float, float]:
+    """centre ± half on the unbounded scale, back on the metric's."""
+    low, high = (float(bounded(centre + sign * half, bounds)) for sign in (-1, 1))
+    return (min(low, high), max(low, high))
+
+
+def unbounded(x: float | np.ndarray, bounds: Bounds) -> np.ndarray:
+    """The metric's scores on a scale without bounds: logit of the position in [lo, hi], log
+    of the distance from one bound, the scores themselves without bounds."""
+    low, high = bounds
+    x = np.asarray(x, dtype=float)
+    if low is not None and high is not None:
+        p = np.clip((x - low) / (high - low), 1e-9, 1 - 1e-9)
+        return np.log(p / (1 - p))
+    if low is not None:
+        return np.log(np.maximum(x - low, 1e-12))
+    if high is not None:
+        return -np.log(np.maximum(high - x, 1e-12))
+    return x
+
+
+def bounded(z: float | np.ndarray, bounds: Bounds) -> np.ndarray:
+    """The inverse of :func:`unbounded`."""
+    low, high = bounds
+    z = np.asarray(z, dtype=float)
+    if low is not None and high is not None:
+        return low + (high - low) / (1 + np.exp(-z))
+    if low is not None:
+        return low + np.exp(z)
+    if high is not None:
+        return high - np.exp(-z)
+    return z
+
+
+def _slope(x: float, bounds: Bounds) -> float:
+    """The derivative of :func:`unbounded` at ``x``."""
+    low, high = bounds
+    if low is not None and high is not None:
+        p = float(np.clip((x - low) / (high - low), 1e-9, 1 - 1e-9))
+        return 1 / ((high - low) * p * (1 - p))
+    if low is not None:
+        return 1 / max(x - low, 1e-12)
+    if high is not None:
+        return 1 / max(high - x, 1e-12)
+    return 1.0
 
 
 def target_of(task: Task, rows: np.ndarray) -> np.ndarray:
@@ -79,7 +139,7 @@ def _score(task: Task, folds: Folds, runs: list[CVRun], oof: np.ndarray) -> CVSc
     mean = float(np.mean(per_seed))
     se = corrected_std_error(table["score"].to_numpy(), valid_to_train(folds))
     return CVScore(task.metric.name, task.metric.direction, mean, std, per_seed, table,
-                   oof_score, se, interval(mean, se, len(table)))
+                   oof_score, se, interval(mean, se, len(table), bounds=task.metric.bounds))
 
 
 def valid_to_train(folds: Folds) -> float:

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import confusion_matrix
 
+from boosttune.core.diagnosis import shift_text
 from boosttune.core.manifest import Manifest
 from boosttune.core.metrics import Direction
 from boosttune.core.predictions import class_of_column, is_pred_column
@@ -108,7 +109,9 @@ def build_report(result: RunView) -> Report:
                ("score", str(result.score)),
                ("diagnosis", result.diagnosis or "no curves in this run"),
                ("trials", f"{manifest.n_complete} complete, {manifest.n_pruned} pruned"),
-               ("params", to_json(result.params).strip()), *_ensemble_rows(result)]
+               ("params", to_json(result.params).strip()), *_ensemble_rows(result),
+               *[("shift check", shift_text(found))
+                 for found in [manifest.evaluation.get("shift")] if found]]
     report = Report(f"boosttune report: {manifest.competition or result.model}", summary)
     importances = cache(lambda: _importance_table(_require_study(result)))  # fANOVA fits once
     plots: dict[str, Callable[[], Figure]] = {

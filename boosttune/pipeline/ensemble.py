@@ -26,7 +26,7 @@ from boosttune.core.blending import Selection, blend, select
 from boosttune.core.folds import Folds
 from boosttune.core.manifest import Manifest
 from boosttune.core.metrics import Direction
-from boosttune.core.results import CVRun, CVScore, Kept, Members, SeedAverage
+from boosttune.core.results import CVRun, CVScore, Estimate, Kept, Members, SeedAverage
 from boosttune.core.statistics import (
     corrected_std_error,
     interval,
@@ -34,6 +34,7 @@ from boosttune.core.statistics import (
     valid_to_train,
 )
 from boosttune.core.task import Task
+from boosttune.pipeline.estimate import n_test, with_interval
 from boosttune.pipeline.outputs import oof_frame, test_frame
 from boosttune.pipeline.prepare import Prepared, check
 from boosttune.result import Ensemble, TuneResult, WeightedEnsemble
@@ -77,7 +78,7 @@ def run_models(train: Any, target: Any, test: Any, config: RunConfig,
         results[model] = paused.finish()
     first = searches[config.models[0]].prepared
     result = _ensemble(first.task, first.folds, results, started, _selection_seconds(config),
-                       _reseeder(config, searches, started))
+                       _reseeder(config, searches, started), config)
     if "ensemble" in result.manifest.evaluation:
         result.manifest.evaluation["ensemble"]["split"] = {
             m: {"weight": w, "probe_seconds": None if equal is None else PROBE_SHARE * equal}
@@ -131,7 +132,7 @@ def combine(train: Any, target: Any, test: Any, config: RunConfig,
     """The ensemble of finished runs on the same data and folds (the CLI's ``--models``):
     each member predicts with its search's fold models, as no backend is left to re-run."""
     task, folds = check(train, target, test, replace(config, model=config.models[0]))
-    return _ensemble(task, folds, results, started, _selection_seconds(config), None)
+    return _ensemble(task, folds, results, started, _selection_seconds(config), None, config)
 
 
 def _selection_seconds(config: RunConfig) -> float | None:
@@ -159,7 +160,7 @@ def storage_of(storage: Storage, model: str) -> Storage:
 
 
 def _ensemble(task: Task, folds: Folds, results: dict[str, TuneResult], started: float,
-              seconds: float | None, reseed: Reseed | None) -> TuneResult:
+              seconds: float | None, reseed: Reseed | None, config: RunConfig) -> TuneResult:
     candidates = [k for result in results.values() for k in result.kept]
     if not candidates:  # every pool empty (ensemble=0): the best single model is the result
         return _best(results)
@@ -171,6 +172,7 @@ def _ensemble(task: Task, folds: Folds, results: dict[str, TuneResult], started:
     test_pred = None if task.X_test is None else predictor.predict_matrix(task.X_test)
     best = _best(results)
     score = _score(task, folds, selection, best.score.table["seed"].iloc[0])
+    score = replace(score, delivered=_estimate(task, score, oof, results, members, config))
     return replace(
         best, model="ensemble", score=score,
         oof=oof_frame(task, folds, SeedAverage([], oof, score)),
@@ -215,7 +217,27 @@ def _score(task: Task, folds: Folds, selection: Selection, seed: int) -> CVScore
     se = corrected_std_error(np.asarray(scores), valid_to_train(folds))
     mean = selection.honest_score
     return CVScore(task.metric.name, task.metric.direction, mean, 0.0, [mean], table,
-                   selection.oof_score, se, interval(mean, se, len(scores)))
+                   selection.oof_score, se,
+                   interval(mean, se, len(scores), bounds=task.metric.bounds))
+
+
+def _estimate(task: Task, score: CVScore, oof: np.ndarray, results: dict[str, TuneResult],
+              members: list[tuple[float, Kept]], config: RunConfig) -> Estimate:
+    """The ensemble's delivered estimate: its honest CV score plus the gain of delivering
+    that each backend measured, weighted by its members' weights (members predict with
+    fold-model averages as their backends' delivered predictors do)."""
+    weight = {m: sum(w for w, k in members if k.model == m) for m in results}
+    found = {m: r.score.delivered for m, r in results.items()
+             if r.score.delivered is not None and r.score.delivered.folds_checked}
+    share = sum(weight[m] for m in found)
+    gain = ((sum(weight[m] * e.gain for m, e in found.items()) / share,
+             sum(weight[m] * e.gain_std_error for m, e in found.items()) / share)
+            if share > 0 else (0.0, 0.0))
+    basis = (f"the backends' delivery gains ({', '.join(found)}) by member weight"
+             if share > 0 else "not measured: no backend measured its delivery gain")
+    return with_interval(task, score, oof, gain, sum(e.folds_checked for e in found.values()),
+                         basis, n_test(task, config), config.evaluation.public_share,
+                         config.seed)
 
 
 def _manifest(best: Manifest, results: dict[str, TuneResult], selection: Selection,
@@ -232,6 +254,8 @@ def _manifest(best: Manifest, results: dict[str, TuneResult], selection: Selecti
                 "kept_bytes": {m: sum(k.bytes for k in r.kept) for m, r in results.items()}}
     timing = {**best.timing, "wall_seconds": time.perf_counter() - started,
               "stages": {f"{m.model}": m.wall_seconds for m in manifests}}
+    shift = [m.evaluation["shift"] for m in manifests if "shift" in m.evaluation]
     return replace(best, model="ensemble", score=score.summary(), search=search,
-                   timing=timing, evaluation={"ensemble": ensemble}, diagnosis=None,
+                   timing=timing, evaluation={"ensemble": ensemble, **(
+                       {"shift": shift[0]} if shift else {})}, diagnosis=None,
                    config={**best.config, "model": list(results)})

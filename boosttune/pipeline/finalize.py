@@ -7,15 +7,16 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
 from boosttune.backends.base import Backend
 from boosttune.core.folds import make_folds
 from boosttune.core.results import NestedReport, SeedAverage
+from boosttune.core.schedules import slowed
 from boosttune.core.statistics import paired_difference, summarize_runs
 from boosttune.pipeline.curves import diagnose_curves, learning_curves
+from boosttune.pipeline.estimate import estimate
 from boosttune.pipeline.outputs import Timing, build_manifest, oof_frame, test_frame, trials_frame
 from boosttune.pipeline.prepare import make_backend
 from boosttune.pipeline.search import Searched, refit_share
@@ -55,7 +56,12 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
     evaluation = _evaluation(searched, backends, chosen.params, final, selection, chosen.trial)
     if nested is not None:
         evaluation["nested"] = nested.summary()
+    if prepared.shift is not None:
+        evaluation["shift"] = prepared.shift.summary()
     delivered = _deliver(searched, final, chosen.params)
+    final = replace(final, score=replace(final.score, delivered=estimate(
+        prepared, final, chosen.params, delivered.refit,
+        searched.objective.budget.seconds_left())))
     test_pred = None if task.X_test is None else delivered.ensemble.predict_matrix(task.X_test)
     timing.stages["finalize"] = time.perf_counter() - started
     timing.native_seconds = searched.objective.native_seconds + sum(  # trials' copies too
@@ -130,16 +136,6 @@ def _deliver(searched: Searched, final: SeedAverage, params: dict[str, Any]) -> 
     ensemble = Ensemble(prepared.spec.predict, fold_members,
                         prepared.task.encoder, full_members)
     return Delivered(refit, full_rounds, ensemble, full_params)
-
-
-def slowed(params: dict[str, Any], n_rounds: int, low_rate: float
-           ) -> tuple[dict[str, Any], int]:
-    """The params and rounds of a refit at the learning rate ÷ ``low_rate`` (unchanged at 1,
-    or where the params set no learning rate to lower)."""
-    if low_rate == 1 or "learning_rate" not in params:
-        return params, n_rounds
-    return ({**params, "learning_rate": params["learning_rate"] / low_rate},
-            int(np.ceil(n_rounds * low_rate)))
 
 
 def _affordable_refit(refit: str, budget: Budget, run_seconds: float, n_seeds: int,

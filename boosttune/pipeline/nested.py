@@ -38,6 +38,7 @@ def nested_cv(task: Task, frame: pd.DataFrame, target: Any, outer: int, config: 
     for k, (train, valid) in enumerate(outer_folds.splits):
         inner = replace(config, cv=replace(config.cv, groups=_rows(config.cv.groups, train,
                                                                    len(frame))),
+                        evaluation=replace(config.evaluation, delivered=0),
                         data=replace(config.data, weights=_rows(config.data.weights, train,
                                                                 len(frame))))
         result = tune_inner(frame.iloc[train], _rows(target, train, len(frame)), inner)
@@ -51,7 +52,8 @@ def nested_cv(task: Task, frame: pd.DataFrame, target: Any, outer: int, config: 
     ratio = float(np.mean([len(v) / len(t) for t, v in outer_folds.splits]))
     se = corrected_std_error(table["outer_score"].to_numpy(), ratio)
     return NestedReport(task.metric.name, task.metric.direction, table, se,
-                        interval(float(table["outer_score"].mean()), se, len(table)))
+                        interval(float(table["outer_score"].mean()), se, len(table),
+                                 bounds=task.metric.bounds))
 
 
 def _rows(value: Any, rows: np.ndarray, n_rows: int) -> Any:

@@ -17,6 +17,7 @@ from boosttune.core import schedules
 from boosttune.core.folds import Folds, make_folds
 from boosttune.core.space import SearchSpace
 from boosttune.core.task import Task, make_task
+from boosttune.pipeline.shift import ShiftCheck
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Prepared:
     space: SearchSpace
     backend: Backend
     started: float  # perf_counter at the start of the run: the budget counts from here
+    shift: ShiftCheck | None = None  # train vs test rows, where the run checked them
 
     @property
     def refit(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import dataclass, replace
 from typing import Any, TypeAlias
 
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from boosttune.config import RunConfig, Storage
-from boosttune.core.errors import BoostTuneError
+from boosttune.core.errors import BoostTuneError, ShiftWarning
 from boosttune.core.results import CVRun, NestedReport
 from boosttune.core.task import as_frame
 from boosttune.pipeline.ensemble import run_models, storage_of
@@ -24,9 +25,11 @@ from boosttune.pipeline.nested import nested_cv
 from boosttune.pipeline.outputs import Timing
 from boosttune.pipeline.prepare import Prepared, prepare
 from boosttune.pipeline.search import Searched, resume, search
+from boosttune.pipeline.shift import shift_of
 from boosttune.result import TuneResult
 
 Frame: TypeAlias = pd.DataFrame | np.ndarray
+SHIFT_SHARE = 0.05  # of the timeout: the shift check runs only where it has a second of it
 
 
 def run(train: Frame, target: Any, test: Frame | None, config: RunConfig) -> TuneResult:
@@ -37,8 +40,9 @@ def run(train: Frame, target: Any, test: Frame | None, config: RunConfig) -> Tun
             raise BoostTuneError("nested CV tunes one model; pass one model with nested=..., "
                                  "or drop nested for a multi-model run.")
         return run_models(train, target, test, config,
-                          lambda cfg, probe: _Probed(*_search_stages(train, target, test, cfg,
-                                                                     probe)[:2]))
+                          lambda cfg, probe: _Probed(*_search_stages(
+                              train, target, test, cfg, probe,
+                              check_shift=cfg.model == config.models[0])[:2]))
     searched, timing, nested = _search_stages(train, target, test, config)
     return finalize(searched, timing, nested)
 
@@ -83,16 +87,29 @@ def work(train: Frame, target: Any, test: Frame | None, config: RunConfig) -> in
 
 
 def _search_stages(train: Frame, target: Any, test: Frame | None, config: RunConfig,
-                   pause_after: float | None = None
+                   pause_after: float | None = None, check_shift: bool = True
                    ) -> tuple[Searched, Timing, NestedReport | None]:
     timing = Timing(time.perf_counter())
     prepared = _timed(timing, "prepare", lambda: prepare(train, target, test, config,
                                                            timing.started))
+    if check_shift and prepared.task.X_test is not None:
+        prepared = _timed(timing, "shift", lambda: _shifted(prepared))
     nested = None
     if outer := config.evaluation.nested:
         nested = _timed(timing, "nested", lambda: _nested(prepared, train, target, outer))
     searched = _timed(timing, "search", lambda: search(prepared, pause_after))
     return searched, timing, nested
+
+
+def _shifted(prepared: Prepared) -> Prepared:
+    """The train/test shift check, within SHIFT_SHARE of the timeout; a warning where the
+    rows differ."""
+    config = prepared.config
+    seconds = None if config.timeout is None else SHIFT_SHARE * config.timeout
+    found = shift_of(prepared.task, config.seed, config.fit.threads, seconds)
+    if found is not None and (message := found.warning()):
+        warnings.warn(message, ShiftWarning, stacklevel=4)
+    return replace(prepared, shift=found)
 
 
 def _nested(prepared: Prepared, train: Frame, target: Any, outer: int) -> NestedReport:

@@ -13,6 +13,7 @@ import optuna
 
 from boosttune.config import RunConfig
 from boosttune.core.metrics import Direction
+from boosttune.pipeline.estimate import reserved_runs
 from boosttune.pipeline.prepare import Prepared
 from boosttune.search.budget import Budget
 from boosttune.search.headstart import centred_range, enqueue, find_learning_rate, warm_params
@@ -113,7 +114,7 @@ def _extra_runs(prepared: Prepared) -> float:
     per_seed = (config.finalize.top_k + config.evaluation.compare_default
                 + config.evaluation.compare_policies
                 + refit_share(prepared.refit, prepared.folds.n_splits))
-    return len(config.seed_list) * per_seed - 1
+    return len(config.seed_list) * per_seed - 1 + reserved_runs(config)
 
 
 def _open_study(prepared: Prepared) -> optuna.Study:

@@ -57,7 +57,11 @@ def boosttune(X_train: Any, y_train: Any, X_test: Any, task: str, budget: float,
             "cv_score": result.score.mean, "wall_inside": result.manifest.timing,
             "best_params": result.best_params,
             "refit": result.manifest.resolved.get("refit_used"), "boosttune_file": bt.__file__,
-            "wall_tune": wall_tune}
+            "wall_tune": wall_tune,
+            "delivered": (None if result.score.delivered is None
+                          else result.score.delivered.summary()),
+            "cv_interval": list(result.score.interval),
+            "shift": result.manifest.evaluation.get("shift")}
     if result.by_model:
         info |= _levers(result, X_train, y_train, X_test, task, method, seed, budget)
     ensemble = result.ensemble
@@ -122,7 +126,7 @@ def _low_rate(best: Any, X_train: Any, y_train: Any, X_test: Any, config: Any,
     k× the rounds (Finalize(low_rate=k)), on the same search; None where it kept no refit."""
     from dataclasses import replace
 
-    from boosttune.pipeline.finalize import slowed
+    from boosttune.core.schedules import slowed
     from boosttune.pipeline.prepare import prepare
     from boosttune.result import Ensemble
     from boosttune.search.storage import PARAMS_KEY

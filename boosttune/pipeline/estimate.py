@@ -1,0 +1,208 @@
+"""What the delivered predictor should score on new rows, and how far a test score may fall.
+
+CV scores one fold model per fold, but the test rows are predicted by something stronger: the
+average of the fold models (over seeds), a refit on all rows, or a blend of both. Its gain over
+one fold model is measured, not assumed: inside an outer training part the delivery is done
+again (inner fold models early-stopped on inner folds, the refit on the whole part with the
+rounds scaled as finalize scales them) and scored on the outer rows, against the outer fold
+model trained on the same part. The replica never sees the outer rows, not even for early
+stopping, which also removes the fold model's small optimism of stopping on its own rows.
+
+The prediction interval adds to the estimate's uncertainty (the Nadeau–Bengio corrected SE of
+the CV mean, and the gain's) the noise of scoring on ``n_test`` rows, from a bootstrap of OOF
+rows; it is worked out on the metric's unbounded scale so that it stays in range. The same
+bootstrap splits the ``n_test`` rows into a public share and the rest: the spread of public
+minus private score.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from boosttune.backends.base import Backend
+from boosttune.config import RunConfig
+from boosttune.core.errors import BoostTuneError
+from boosttune.core.folds import make_folds
+from boosttune.core.results import CVScore, Estimate, SeedAverage
+from boosttune.core.schedules import slowed
+from boosttune.core.statistics import bounded_interval, fold_score, scale_interval, unbounded
+from boosttune.core.task import Task
+from boosttune.pipeline.prepare import Prepared, make_backend
+from boosttune.result import Ensemble
+from boosttune.search.crossval import cross_validate
+
+BOOTSTRAPS = 200  # draws of n_test OOF rows for the test noise and the public/private spread
+MAX_DRAW_ROWS = 20_000  # rows a draw scores at most; the spread is scaled to n_test from there
+RESERVED_CHECKS = 2  # outer parts whose replica the search leaves time for
+
+
+def estimate(prepared: Prepared, final: SeedAverage, params: dict[str, Any], refit: str,
+             seconds: float | None) -> Estimate | None:
+    """The delivered predictor's estimate, with its interval for the run's test size; None
+    when ``Evaluation.delivered`` is 0."""
+    config = prepared.config
+    wanted = config.evaluation.delivered
+    if wanted == 0:
+        return None
+    gains, basis = delivery_gains(prepared, final, params, refit, config.finalize.low_rate,
+                                  wanted, seconds)
+    return with_interval(prepared.task, final.score, final.oof, gain_of(gains), len(gains),
+                         basis, n_test(prepared.task, config), config.evaluation.public_share,
+                         config.seed)
+
+
+def n_test(task: Task, config: RunConfig) -> int | None:
+    """The test set's size: ``Evaluation.test_size``, else the rows of ``test=``."""
+    if config.evaluation.test_size is not None:
+        return config.evaluation.test_size
+    return None if task.X_test is None else int(task.X_test.shape[0])
+
+
+def delivery_gains(prepared: Prepared, final: SeedAverage, params: dict[str, Any], refit: str,
+                   low_rate: float, wanted: int, seconds: float | None
+                   ) -> tuple[list[float], str]:
+    """Per checked outer part, within ``seconds``: the replica's score minus that part's fold
+    model's score, in the metric's units; and how they were measured (or why not)."""
+    folds, run = prepared.folds, final.runs[0]
+    cost = run.seconds * (1 + 1 / folds.n_splits)  # inner folds (smaller) and the refit
+    started, gains = time.perf_counter(), []
+    for k, (train, valid) in enumerate(folds.splits[:wanted]):
+        if seconds is not None and time.perf_counter() - started + cost > seconds:
+            break
+        pred = _replica(prepared, train, valid, params, refit, low_rate, run.seed)
+        if pred is None:
+            return [], "not measured: a training part is too small to fold again"
+        gains.append(fold_score(prepared.task, valid, pred) - run.fold_scores[k])
+    if not gains:
+        return [], "not measured: no time left in the budget"
+    return gains, (f"the delivery ({refit}) replicated inside {len(gains)} of "
+                   f"{folds.n_splits} training parts")
+
+
+def _replica(prepared: Prepared, train: np.ndarray, valid: np.ndarray, params: dict[str, Any],
+             refit: str, low_rate: float, seed: int) -> np.ndarray | None:
+    """The delivery redone on the ``train`` rows only, predicting the ``valid`` rows; None
+    where the part is too small to fold again."""
+    task = prepared.task
+    part = _part(task, train)
+    try:
+        folds = make_folds(part, prepared.folds.n_splits, _inner_scheme(prepared), seed)
+    except BoostTuneError:
+        return None
+    backend: Backend = make_backend(prepared.spec, part, folds, prepared.backend.settings,
+                                    prepared.space)
+    run = cross_validate(backend, params, seed)
+    fold_members = [] if refit == "full" else [(f.model, f.n_rounds) for f in run.fits]
+    full_members = []
+    if refit != "folds":
+        slow, rounds = slowed(params, backend.refit_rounds(run.mean_rounds), low_rate)
+        full_members = [(backend.fit_all(slow, rounds, seed), rounds)]
+    return Ensemble(prepared.spec.predict, fold_members, task.encoder,
+                    full_members).predict_matrix(task.X[valid])
+
+
+def _part(task: Task, rows: np.ndarray) -> Task:
+    """The task on ``rows`` only (no test rows)."""
+    def cut(array: np.ndarray | None) -> np.ndarray | None:
+        return None if array is None else array[rows]
+    return replace(task, X=task.X[rows], y=task.y[rows], weights=cut(task.weights),
+                   groups=cut(task.groups), X_test=None, test_ids=None)
+
+
+def _inner_scheme(prepared: Prepared) -> str | None:
+    """The outer scheme where it can fold a part again; else the task's default."""
+    scheme = prepared.folds.scheme
+    return scheme if scheme in ("kfold", "stratified", "group") else None
+
+
+def gain_of(gains: list[float]) -> tuple[float, float]:
+    """The mean gain and its standard error (one part: the gain's own size as the doubt)."""
+    if not gains:
+        return 0.0, 0.0
+    if len(gains) == 1:
+        return gains[0], abs(gains[0])
+    return float(np.mean(gains)), float(np.std(gains, ddof=1) / np.sqrt(len(gains)))
+
+
+def with_interval(task: Task, score: CVScore, oof: np.ndarray, gain: tuple[float, float],
+                  checked: int, basis: str, size: int | None, public_share: float, seed: int
+                  ) -> Estimate:
+    """The estimate from the CV score and the (gain, SE), its SE, and for ``size`` test rows
+    the 95% prediction interval and the public/private spread (from the ``oof`` rows)."""
+    estimate_se = float(np.hypot(score.std_error if np.isfinite(score.std_error) else 0.0,
+                                 gain[1]))
+    found = Estimate(score.mean, score.mean + gain[0], gain[0], gain[1], checked, basis,
+                     estimate_std_error=estimate_se)
+    if size is None:
+        return found
+    bounds = task.metric.bounds
+    scores, drawn, spread = _bootstrap(task, oof, size, public_share, seed)
+    scale = np.sqrt(drawn / size)
+    centre = float(unbounded(found.delivered, bounds))
+    # the test noise: the (robust) sd of the drawn scores on the unbounded scale; the
+    # estimate's own SE is carried over there by the delta method
+    test_sd = _robust_sd(unbounded(np.array(scores), bounds)) * scale
+    estimate_sd = float(np.diff(unbounded(np.array(bounded_interval(
+        found.delivered, estimate_se, bounds)), bounds))[0]) / 2
+    half = 1.96 * float(np.hypot(estimate_sd, test_sd))
+    test_se = float(np.std(scores, ddof=1)) * scale if len(scores) > 1 else float("nan")
+    return replace(found, n_test=size, test_std_error=test_se, public_share=public_share,
+                   public_private_sd=spread, interval=scale_interval(centre, half, bounds))
+
+
+def _draw_scores(task: Task, oof: np.ndarray, rows: np.ndarray, public: int
+                 ) -> tuple[float, float | None] | None:
+    """A draw's score, and its public share's minus the rest's (None: a share under 2
+    rows); None where the metric cannot score the draw (one class only)."""
+    try:
+        whole = fold_score(task, rows, oof[rows])
+        if not 2 <= public <= len(rows) - 2:
+            return whole, None
+        return whole, (fold_score(task, rows[:public], oof[rows[:public]])
+                       - fold_score(task, rows[public:], oof[rows[public:]]))
+    except BoostTuneError:
+        return None
+
+
+def _robust_sd(values: np.ndarray) -> float:
+    """The sd from the interquartile range: a draw that scores at the metric's bound (an
+    AUC of 1 on a small sample) lies far out on the unbounded scale and would inflate it."""
+    if len(values) < 2:
+        return float("nan")
+    q1, q3 = np.percentile(values, [25, 75])
+    return float((q3 - q1) / 1.349)
+
+
+def _bootstrap(task: Task, oof: np.ndarray, size: int, public_share: float, seed: int
+               ) -> tuple[list[float], int, float | None]:
+    """Scores of draws from the OOF rows, of ``size`` rows or MAX_DRAW_ROWS if fewer (their
+    size is returned too), and the sd of the difference of the scores of the public share and
+    the rest, scaled to ``size`` (None where a share is under 2 rows)."""
+    scored = np.flatnonzero(~np.isnan(oof.reshape(len(oof), -1)).any(axis=1))
+    draw = min(size, MAX_DRAW_ROWS, len(scored))
+    public = round(public_share * draw)
+    rng = np.random.default_rng(seed)
+    whole, differences = [], []
+    for _ in range(BOOTSTRAPS):
+        rows = rng.choice(scored, draw, replace=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a share of one class: sklearn warns; skipped
+            found = _draw_scores(task, oof, rows, public)
+        if found is not None:
+            whole.append(found[0])
+            if found[1] is not None:
+                differences.append(found[1])
+    spread = (float(np.std(differences, ddof=1) * np.sqrt(draw / size))
+              if len(differences) > 1 else None)
+    return whole, draw, spread
+
+
+def reserved_runs(config: RunConfig) -> float:
+    """CV runs' worth of time the search leaves for the replicas."""
+    return float(min(config.evaluation.delivered, RESERVED_CHECKS))
+

@@ -1,0 +1,88 @@
+"""The delivered predictor's estimate and its prediction interval, on real data and models."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import boosttune as bt
+from boosttune.core.statistics import interval
+from tests.conftest import FAST
+
+
+def _split(frame, n_train):
+    frame = frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    return frame.iloc[:n_train].reset_index(drop=True), frame.iloc[n_train:]
+
+
+def test_the_delivered_estimate_is_measured_inside_training_parts(breast_cancer, tmp_path):
+    train, test = _split(breast_cancer, 420)
+    runs = {refit: bt.tune(train, "target", test=test.drop(columns="target"),
+                           finalize=bt.Finalize(refit=refit), **FAST)
+            for refit in ("folds", "full")}
+    for refit, run in runs.items():
+        found = run.score.delivered
+        assert found is not None and found.folds_checked == 3, refit
+        assert refit in found.basis
+        assert found.cv_score == run.score.mean
+        assert found.delivered == pytest.approx(found.cv_score + found.gain)
+        low, high = found.interval
+        assert 0 <= low < found.delivered < high <= 1  # AUC: inside its range
+        assert found.n_test == len(test)
+        assert "delivered predictor est." in str(run.score)
+    # two deliveries, replicated each: the gains are measured, not one constant
+    assert runs["folds"].score.delivered.gain != runs["full"].score.delivered.gain
+    run = runs["folds"]
+    run.save(tmp_path / "run")
+    saved = json.loads((tmp_path / "run" / "manifest.json").read_text())["score"]["delivered"]
+    assert saved["delivered"] == run.score.delivered.delivered
+    assert bt.TuneResult.load(tmp_path / "run").score.delivered == run.score.delivered
+
+
+def test_a_prediction_interval_is_wider_for_fewer_test_rows(diamonds):
+    def tuned(size):
+        return bt.tune(diamonds, "price", evaluation=bt.Evaluation(test_size=size),
+                       **FAST).score.delivered
+    few, many = tuned(100), tuned(100_000)
+    assert few.n_test == 100 and many.n_test == 100_000
+    assert few.test_std_error > 5 * many.test_std_error  # ≈ √1000 apart
+    width = {n: e.interval[1] - e.interval[0] for n, e in ((100, few), (100_000, many))}
+    assert width[100] > width[100_000] > 0
+    assert few.interval[0] > 0  # RMSE: never below 0
+    assert few.public_private_sd > many.public_private_sd > 0
+
+
+def test_without_a_test_size_there_is_an_estimate_but_no_prediction_interval(breast_cancer):
+    found = bt.tune(breast_cancer, "target", **FAST).score.delivered
+    assert found is not None and found.n_test is None and np.isnan(found.interval[0])
+    off = bt.tune(breast_cancer, "target", evaluation=bt.Evaluation(delivered=0), **FAST)
+    assert off.score.delivered is None and "delivered" not in str(off.score)
+
+
+def test_intervals_stay_in_the_metrics_range():
+    low, high = interval(0.998, 0.004, 5, bounds=(0.0, 1.0))
+    assert 0 < low < 0.998 < high < 1
+    low, high = interval(0.05, 0.04, 5, bounds=(0.0, None))
+    assert 0 < low < 0.05 < high
+    assert interval(3.0, 1.0, 5) == pytest.approx((3 - 2.776445, 3 + 2.776445))
+
+
+def test_a_bad_estimate_option_is_refused():
+    with pytest.raises(bt.BoostTuneError, match="'public_share' parameter must be a fraction"):
+        bt.Evaluation(public_share=1.5)
+    with pytest.raises(bt.BoostTuneError, match="'delivered' parameter must be an integer"):
+        bt.Evaluation(delivered=-1)
+
+
+def test_a_sorted_test_split_warns_and_the_manifest_says_so(breast_cancer):
+    by_radius = breast_cancer.sort_values("mean radius").reset_index(drop=True)
+    train, test = by_radius.iloc[:420], by_radius.iloc[420:].drop(columns="target")
+    with pytest.warns(bt.ShiftWarning, match="mean radius|mean area|mean perimeter"):
+        shifted = bt.tune(train, "target", test=test, **FAST)
+    found = shifted.manifest.evaluation["shift"]
+    assert found["shifted"] and found["auc"] > found["threshold"]
+    train, test = _split(breast_cancer, 420)
+    quiet = bt.tune(train, "target", test=test.drop(columns="target"), **FAST)
+    assert not quiet.manifest.evaluation["shift"]["shifted"]
