@@ -47,6 +47,8 @@ def test_run_on_the_embedded_default_writes_a_full_run_directory(runs):
     assert submission["target"].between(0, 1).all() and len(submission) == 114
     manifest = Manifest.from_dict(json.loads((run_dirs[0] / "manifest.json").read_text()))
     assert manifest.competition == "breast_cancer" and manifest.holdout_score > 0.9
+    assert manifest.score["delivered"]["n_test"] == 114
+    assert not manifest.evaluation["shift"]["shifted"]  # a random split of the same data
 
 
 def test_leaderboard_in_every_format(runs):
@@ -57,6 +59,10 @@ def test_leaderboard_in_every_format(runs):
     assert len(lines) == 3 and "±" in lines[1]
     rows = json.loads(boosttune("leaderboard", runs, "--format", "json").stdout)
     assert [r["cv_mean"] for r in rows] == sorted((r["cv_mean"] for r in rows), reverse=True)
+    for row in rows:  # the delivered predictor's estimate beside the CV score, for 114 rows
+        low, high = row["prediction_interval"]
+        assert 0 <= low < row["delivered_est"] < high <= 1
+    assert "delivered_est" in lines[0] and "prediction_interval" in lines[0]
     csv = boosttune("leaderboard", runs, "--format", "csv").stdout
     assert csv.splitlines()[0].startswith("competition,model,preset,metric,cv_mean,cv_std")
     markdown = boosttune("leaderboard", runs, "--format", "markdown").stdout.splitlines()

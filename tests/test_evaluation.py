@@ -22,7 +22,11 @@ def test_every_score_has_a_documented_interval(adult):
     expected_se = np.sqrt((1 / len(table) + ratio) * np.var(table, ddof=1))
     assert score.std_error == pytest.approx(expected_se)
     half = stats.t.ppf(0.975, len(table) - 1) * expected_se
-    assert score.interval == pytest.approx((score.mean - half, score.mean + half))
+    # AUC lives in [0, 1]: the interval is mean ± half on the logit scale (delta method)
+    logit, slope = np.log(score.mean / (1 - score.mean)), 1 / (score.mean * (1 - score.mean))
+    ends = [1 / (1 + np.exp(-(logit + sign * half * slope))) for sign in (-1, 1)]
+    assert score.interval == pytest.approx(tuple(ends))
+    assert ends[1] - score.mean < half < score.mean - ends[0]  # skewed away from 1
     assert "95% interval" in str(score)
 
 

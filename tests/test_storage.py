@@ -15,6 +15,7 @@ import optuna
 import pandas as pd
 import pytest
 from optuna.trial import TrialState
+from sqlalchemy.exc import SQLAlchemyError
 
 import boosttune as bt
 from boosttune.core.errors import BoostTuneError
@@ -96,8 +97,8 @@ def test_kill_9_mid_study_resumes_losing_at_most_the_trial_in_flight(tmp_path: P
             try:
                 done_before = [t for t in _trials(url, "breast_cancer-lightgbm")
                                if t.state == TrialState.COMPLETE]
-            except (KeyError, optuna.exceptions.StorageInternalError):
-                done_before = []  # the study is being created
+            except (KeyError, optuna.exceptions.StorageInternalError, SQLAlchemyError):
+                done_before = []  # the study (or the file's schema) is being created
             if len(done_before) >= 4:
                 break
         time.sleep(0.2)

@@ -69,10 +69,13 @@ def delivery_gains(prepared: Prepared, final: SeedAverage, params: dict[str, Any
     """Per checked outer part, within ``seconds``: the replica's score minus that part's fold
     model's score, in the metric's units; and how they were measured (or why not)."""
     folds, run = prepared.folds, final.runs[0]
-    cost = run.seconds * (1 + 1 / folds.n_splits)  # inner folds (smaller) and the refit
-    started, gains = time.perf_counter(), []
+    cost = part_cost(run.seconds, folds.n_splits)  # until one part's time is measured
+    started, gains = time.perf_counter(), list[float]()
     for k, (train, valid) in enumerate(folds.splits[:wanted]):
-        if seconds is not None and time.perf_counter() - started + cost > seconds:
+        spent = time.perf_counter() - started
+        if gains:
+            cost = spent / len(gains)
+        if seconds is not None and spent + cost > seconds:
             break
         pred = _replica(prepared, train, valid, params, refit, low_rate, run.seed)
         if pred is None:
@@ -202,7 +205,14 @@ def _bootstrap(task: Task, oof: np.ndarray, size: int, public_share: float, seed
     return whole, draw, spread
 
 
-def reserved_runs(config: RunConfig) -> float:
-    """CV runs' worth of time the search leaves for the replicas."""
-    return float(min(config.evaluation.delivered, RESERVED_CHECKS))
+def part_cost(run_seconds: float, n_splits: int) -> float:
+    """A replica's expected seconds: k inner fits on (k−1)/k of the rows each, about one CV
+    run, and the refit on the part, about one more fold."""
+    return run_seconds * (1 + 1 / n_splits)
+
+
+def reserved_runs(config: RunConfig, n_splits: int) -> float:
+    """CV runs' worth of time the search leaves for the replicas (RESERVED_CHECKS of them:
+    with one, a part with an outlying gain is all the estimate has)."""
+    return min(config.evaluation.delivered, RESERVED_CHECKS) * part_cost(1.0, n_splits)
 

@@ -114,7 +114,8 @@ def _extra_runs(prepared: Prepared) -> float:
     per_seed = (config.finalize.top_k + config.evaluation.compare_default
                 + config.evaluation.compare_policies
                 + refit_share(prepared.refit, prepared.folds.n_splits))
-    return len(config.seed_list) * per_seed - 1 + reserved_runs(config)
+    replicas = reserved_runs(config, prepared.folds.n_splits)
+    return len(config.seed_list) * per_seed - 1 + replicas
 
 
 def _open_study(prepared: Prepared) -> optuna.Study:

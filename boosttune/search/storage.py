@@ -23,6 +23,8 @@ from boosttune.core.errors import BoostTuneError, first_line
 
 HEARTBEAT_SECONDS = 10  # a live worker stamps its running trial this often
 GRACE_SECONDS = 60  # a trial unstamped this long belongs to a dead worker: FAIL
+MARK_SECONDS = 2.0  # a live worker marks a trial it created well within this
+PROCESS_STARTED = datetime.now()  # an unmarked trial created before it is an orphan
 IDENTITY_KEY = "boosttune_identity"
 WORKER_KEY = "boosttune_worker"
 PARAMS_KEY = "boosttune_params"  # a trial's full params, fixed ones included
@@ -79,14 +81,16 @@ def check_identity(study: optuna.Study, identity: dict[str, Any]) -> None:
 def fail_dead_local_trials(study: optuna.Study) -> int:
     """Mark FAIL the RUNNING trials whose worker process on this machine no longer exists,
     and those no worker marked (killed between creating a trial and marking it) once they
-    are older than a heartbeat: a live worker marks its trial at once."""
+    are older than a heartbeat, or created before this process started (a run resumed at
+    once after a kill): a live worker marks its trial at once."""
     host = socket.gethostname()
     now = datetime.now()
     failed = 0
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get(WORKER_KEY)
-        unmarked = worker is None and trial.datetime_start is not None and \
+        unmarked = worker is None and trial.datetime_start is not None and (
             (now - trial.datetime_start).total_seconds() > HEARTBEAT_SECONDS
+            or (PROCESS_STARTED - trial.datetime_start).total_seconds() > MARK_SECONDS)
         dead = worker is not None and worker.get("host") == host and \
             not _alive(int(worker.get("pid", -1)))
         if unmarked or dead:

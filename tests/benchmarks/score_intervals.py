@@ -1,0 +1,88 @@
+"""How honest are boosttune's reported scores? Coverage of the held-out score by the 95%
+prediction interval, and whether the delivered-predictor estimate is closer to it than the
+plain CV score, from rows of ``bench_peers.py`` (method ``boosttune``: each row a seeded
+held-out split of the peer harness, its score the held-out one).
+
+    python tests/benchmarks/score_intervals.py out/intervals_b60.jsonl [more.jsonl ...]
+
+Prints the table (dataset × seed × budget: CV score, delivered estimate, interval, held-out
+score, inside?), then per budget: coverage, mean width relative to the held-out score, how
+often the delivered estimate is closer, and the shift check's AUC on these random splits.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def rows(paths: list[str], method: str = "boosttune") -> list[dict[str, Any]]:
+    found = []
+    for path in paths:
+        for line in Path(path).read_text().splitlines():
+            row = json.loads(line)
+            delivered = (row.get("info") or {}).get("delivered")
+            if row["method"] == method and not row.get("error") and delivered:
+                found.append(row)
+    return found
+
+
+def line(row: dict[str, Any]) -> dict[str, Any]:
+    info, held = row["info"], row["score"]
+    found = info["delivered"]
+    low, high = found["interval_95"]
+    return {"dataset": row["dataset"], "seed": row["seed"], "budget": row["budget"],
+            "cv": info["cv_score"], "delivered": found["delivered"], "low": low, "high": high,
+            "held_out": held, "inside": low <= held <= high,
+            "width": (high - low) / abs(held),
+            "closer": abs(found["delivered"] - held) < abs(info["cv_score"] - held),
+            "checked": found["folds_checked"],
+            # the two things the interval adds, one at a time: the CV interval of one fold
+            # model as reported before, and the same prediction interval centred on CV
+            "cv_inside": info["cv_interval"][0] <= held <= info["cv_interval"][1],
+            "centred_cv_inside": low - found["gain"] <= held <= high - found["gain"],
+            "shift_auc": (info.get("shift") or {}).get("auc"),
+            "shifted": (info.get("shift") or {}).get("shifted")}
+
+
+def main(paths: list[str]) -> None:
+    table = [line(r) for r in rows(paths)]
+    print(f"{'dataset':20s} {'seed':>4s} {'budget':>6s} {'cv':>12s} {'delivered':>12s} "
+          f"{'interval_95':>27s} {'held_out':>12s} inside closer checked shift_auc")
+    for r in sorted(table, key=lambda r: (r["budget"], r["dataset"], r["seed"])):
+        print(f"{r['dataset']:20s} {r['seed']:4d} {r['budget']:6g} {r['cv']:12.5f} "
+              f"{r['delivered']:12.5f} [{r['low']:12.5f}, {r['high']:12.5f}] "
+              f"{r['held_out']:12.5f} {'yes' if r['inside'] else 'NO':>6s} "
+              f"{'yes' if r['closer'] else 'no':>6s} {r['checked']:7d} "
+              f"{r['shift_auc'] if r['shift_auc'] is None else round(r['shift_auc'], 3)}")
+    by_budget: dict[float, list[dict[str, Any]]] = defaultdict(list)
+    for r in table:
+        by_budget[r["budget"]].append(r)
+    for budget, part in sorted(by_budget.items()):
+        aucs = [r["shift_auc"] for r in part if r["shift_auc"] is not None]
+        print(f"\nbudget {budget:g} s: {len(part)} runs; coverage "
+              f"{np.mean([r['inside'] for r in part]):.0%} "
+              f"({sum(r['inside'] for r in part)}/{len(part)}); mean width "
+              f"{np.mean([r['width'] for r in part]):.2%} of the held-out score (median "
+              f"{np.median([r['width'] for r in part]):.2%}); delivered estimate closer than "
+              f"CV in {sum(r['closer'] for r in part)}/{len(part)}; replicas measured in "
+              f"{sum(r['checked'] > 0 for r in part)}/{len(part)}; shift check on these "
+              f"random splits: AUC max {max(aucs, default=float('nan')):.3f}, flagged "
+              f"{sum(bool(r['shifted']) for r in part)}/{len(part)}")
+        print(f"  the CV interval of one fold model (as before) covers "
+              f"{sum(r['cv_inside'] for r in part)}/{len(part)}; the prediction interval "
+              f"centred on the CV score instead of the delivered estimate "
+              f"{sum(r['centred_cv_inside'] for r in part)}/{len(part)}")
+        misses = [r for r in part if not r["inside"]]
+        for r in misses:
+            side = "above" if r["held_out"] > r["high"] else "below"
+            print(f"  miss: {r['dataset']} seed {r['seed']}: held-out {side} the interval")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
