@@ -188,8 +188,9 @@ class Finalize(_Group):
     default); the ``top_k`` best trials re-run over every seed and picked by ``select``
     ('mean', or 'lcb': mean minus its standard error); ``ensemble`` trials of each model kept
     for ensemble selection over them (None: 10 when several models are tuned, else none),
-    in at most ``ensemble_mb`` megabytes per model (OOF predictions and fold models; the best
-    trial is kept whatever its size);
+    in at most ``ensemble_mb`` megabytes per model where given (OOF predictions and pickled
+    fold models, measured by pickling each kept trial: seconds for big multiclass boosters;
+    the best trial is kept whatever its size);
     ``low_rate`` k > 1 refits on all rows at the learning rate ÷ k with k× the rounds (where
     the budget allows; 'full' and 'blend' only)."""
 
@@ -197,7 +198,7 @@ class Finalize(_Group):
     top_k: int = 1
     select: str = "mean"
     ensemble: int | None = None
-    ensemble_mb: float = 1024.0
+    ensemble_mb: float | None = None
     low_rate: float = 1.0
 
     def __post_init__(self) -> None:
@@ -206,8 +207,9 @@ class Finalize(_Group):
         _check_int("top_k", self.top_k, 1)
         _check_choice("select", self.select, SELECTS)
         _check_int("ensemble", self.ensemble, 0, optional=True)
-        if isinstance(self.ensemble_mb, bool) or not isinstance(self.ensemble_mb, Real) \
-                or not self.ensemble_mb > 0:
+        if self.ensemble_mb is not None and (
+                isinstance(self.ensemble_mb, bool) or not isinstance(self.ensemble_mb, Real)
+                or not self.ensemble_mb > 0):
             raise OptionError("ensemble_mb", "must be a positive number of megabytes",
                               self.ensemble_mb)
         if isinstance(self.low_rate, bool) or not isinstance(self.low_rate, Real) \

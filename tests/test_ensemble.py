@@ -40,6 +40,13 @@ def test_each_backend_is_searched_on_the_same_folds_and_ensembled(two_models):
     assert result.params == min(result.by_model.values(), key=lambda r: -r.score.mean).params
     prediction = result.predict(test.drop(columns="target"))
     np.testing.assert_allclose(prediction, result.test_pred["pred"].to_numpy())
+    # the delivered estimate: the honest CV plus the backends' measured gains by weight
+    found = result.score.delivered
+    assert found.cv_score == result.score.mean and found.n_test == len(test)
+    gains = {m: r.score.delivered.gain for m, r in result.by_model.items()}
+    weight = {m: sum(x["weight"] for x in result.members if x["model"] == m) for m in gains}
+    assert found.gain == pytest.approx(sum(weight[m] * gains[m] for m in gains))
+    assert 0 <= found.interval[0] < found.delivered < found.interval[1] <= 1
 
 
 def test_the_ensemble_directory_holds_its_members(two_models, tmp_path):
@@ -65,8 +72,8 @@ def test_kept_trials_are_bounded(breast_cancer):
 def test_kept_trials_stay_within_their_megabytes(breast_cancer):
     """A bound below two trials' models keeps one trial, the best; the manifest says what the
     kept trials hold, and that matches their pickled fold models and OOF arrays."""
-    free = bt.tune(breast_cancer, "target", model="lightgbm", finalize=bt.Finalize(ensemble=4),
-                   **{**FAST, "n_trials": 5})
+    free = bt.tune(breast_cancer, "target", model="lightgbm",
+                   finalize=bt.Finalize(ensemble=4, ensemble_mb=10_000), **{**FAST, "n_trials": 5})
     sizes = [k.bytes for k in free.kept]
     assert len(sizes) == 4 and min(sizes) > free.kept[0].oof_bytes
     tight = 1.5 * max(sizes) / 2**20

@@ -251,7 +251,8 @@ def _manifest(best: Manifest, results: dict[str, TuneResult], selection: Selecti
                 "best_single": {"model": best.model, "score": best.score["mean"]},
                 "candidates": len(candidates), "members": int((selection.weights > 0).sum()),
                 "oof_bytes_per_trial": candidates[0].oof_bytes,
-                "kept_bytes": {m: sum(k.bytes for k in r.kept) for m, r in results.items()}}
+                "kept_bytes": {m: sum(k.bytes for k in r.kept) or None  # None: unbounded
+                               for m, r in results.items()}}
     timing = {**best.timing, "wall_seconds": time.perf_counter() - started,
               "stages": {f"{m.model}": m.wall_seconds for m in manifests}}
     shift = [m.evaluation["shift"] for m in manifests if "shift" in m.evaluation]

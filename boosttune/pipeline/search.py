@@ -60,7 +60,8 @@ def search(prepared: Prepared, pause_after: float | None = None) -> Searched:
                         pause_at=None if pause_after is None else prepared.started + pause_after)
         pool = TrialPool(config.one_model, config.finalize.ensemble or 0,
                          Direction.of(prepared.task.metric.direction), prepared.spec.predict,
-                         config.finalize.ensemble_mb * 2**20)
+                         None if config.finalize.ensemble_mb is None
+                         else config.finalize.ensemble_mb * 2**20)
         objective = Objective(backend, prepared.space, config.seed, budget,
                               report_fold_scores=config.search.pruner == "wilcoxon",
                               device=prepared.device, native_errors=prepared.spec.native_errors,

@@ -33,8 +33,10 @@ class TrialPool:
         if self.size < 1 or not self._ranks(run.score):
             return
         models = [(f.model, f.n_rounds) for f in run.fits]
+        size = 0 if self.max_bytes is None else (  # a pickle of big boosters takes seconds
+            run.oof.nbytes + len(pickle.dumps([m for m, _ in models])))
         kept = Kept(self.model, trial, dict(params), run.score, run.oof, models, self.predict,
-                    run.seconds, run.oof.nbytes + len(pickle.dumps([m for m, _ in models])))
+                    run.seconds, size)
         with self._lock:
             self.kept.append(kept)
             self.kept.sort(key=lambda k: (self.direction.sort_key(k.score), k.trial))

@@ -1,6 +1,6 @@
 """How honest are boosttune's reported scores? Coverage of the held-out score by the 95%
 prediction interval, and whether the delivered-predictor estimate is closer to it than the
-plain CV score, from rows of ``bench_peers.py`` (method ``boosttune``: each row a seeded
+plain CV score, from rows of ``bench_peers.py`` (methods ``boosttune*``: each row a seeded
 held-out split of the peer harness, its score the held-out one).
 
     python tests/benchmarks/score_intervals.py out/intervals_b60.jsonl [more.jsonl ...]
@@ -21,13 +21,14 @@ from typing import Any
 import numpy as np
 
 
-def rows(paths: list[str], method: str = "boosttune") -> list[dict[str, Any]]:
+def rows(paths: list[str]) -> list[dict[str, Any]]:
+    """The rows of every boosttune method that report a delivered estimate."""
     found = []
     for path in paths:
         for line in Path(path).read_text().splitlines():
             row = json.loads(line)
             delivered = (row.get("info") or {}).get("delivered")
-            if row["method"] == method and not row.get("error") and delivered:
+            if row["method"].startswith("boosttune") and not row.get("error") and delivered:
                 found.append(row)
     return found
 
@@ -36,7 +37,8 @@ def line(row: dict[str, Any]) -> dict[str, Any]:
     info, held = row["info"], row["score"]
     found = info["delivered"]
     low, high = found["interval_95"]
-    return {"dataset": row["dataset"], "seed": row["seed"], "budget": row["budget"],
+    return {"method": row["method"], "dataset": row["dataset"], "seed": row["seed"],
+            "budget": row["budget"],
             "cv": info["cv_score"], "delivered": found["delivered"], "low": low, "high": high,
             "held_out": held, "inside": low <= held <= high,
             "width": (high - low) / abs(held),
@@ -52,20 +54,21 @@ def line(row: dict[str, Any]) -> dict[str, Any]:
 
 def main(paths: list[str]) -> None:
     table = [line(r) for r in rows(paths)]
-    print(f"{'dataset':20s} {'seed':>4s} {'budget':>6s} {'cv':>12s} {'delivered':>12s} "
-          f"{'interval_95':>27s} {'held_out':>12s} inside closer checked shift_auc")
-    for r in sorted(table, key=lambda r: (r["budget"], r["dataset"], r["seed"])):
-        print(f"{r['dataset']:20s} {r['seed']:4d} {r['budget']:6g} {r['cv']:12.5f} "
-              f"{r['delivered']:12.5f} [{r['low']:12.5f}, {r['high']:12.5f}] "
+    print(f"{'method':18s} {'dataset':20s} {'seed':>4s} {'budget':>6s} {'cv':>12s} "
+          f"{'delivered':>12s} {'interval_95':>27s} {'held_out':>12s} "
+          "inside closer checked shift_auc")
+    for r in sorted(table, key=lambda r: (r["method"], r["budget"], r["dataset"], r["seed"])):
+        print(f"{r['method']:18s} {r['dataset']:20s} {r['seed']:4d} {r['budget']:6g} "
+              f"{r['cv']:12.5f} {r['delivered']:12.5f} [{r['low']:12.5f}, {r['high']:12.5f}] "
               f"{r['held_out']:12.5f} {'yes' if r['inside'] else 'NO':>6s} "
               f"{'yes' if r['closer'] else 'no':>6s} {r['checked']:7d} "
               f"{r['shift_auc'] if r['shift_auc'] is None else round(r['shift_auc'], 3)}")
-    by_budget: dict[float, list[dict[str, Any]]] = defaultdict(list)
+    by_budget: dict[tuple[str, float], list[dict[str, Any]]] = defaultdict(list)
     for r in table:
-        by_budget[r["budget"]].append(r)
-    for budget, part in sorted(by_budget.items()):
+        by_budget[r["method"], r["budget"]].append(r)
+    for (method, budget), part in sorted(by_budget.items()):
         aucs = [r["shift_auc"] for r in part if r["shift_auc"] is not None]
-        print(f"\nbudget {budget:g} s: {len(part)} runs; coverage "
+        print(f"\n{method}, budget {budget:g} s: {len(part)} runs; coverage "
               f"{np.mean([r['inside'] for r in part]):.0%} "
               f"({sum(r['inside'] for r in part)}/{len(part)}); mean width "
               f"{np.mean([r['width'] for r in part]):.2%} of the held-out score (median "
