@@ -49,7 +49,7 @@ def interval(mean: float, std_error: float, n: int, level: float = 0.95,
 def bounded_interval(mean: float, half: float, bounds: Bounds) -> tuple[float, float]:
     """mean ± half, on the unbounded scale of ``bounds`` (see :func:`interval`), the half
     width carried over by the delta method."""
-    return scale_interval(float(unbounded(mean, bounds)), half * _slope(mean, bounds), bounds)
+    return scale_interval(float(unbounded(mean, bounds)), half * slope(mean, bounds), bounds)
 
 
 def scale_interval(centre: float, half: float, bounds: Bounds) -> tuple[float, float]:
@@ -86,7 +86,7 @@ def bounded(z: float | np.ndarray, bounds: Bounds) -> np.ndarray:
     return z
 
 
-def _slope(x: float, bounds: Bounds) -> float:
+def slope(x: float, bounds: Bounds) -> float:
     """The derivative of :func:`unbounded` at ``x``."""
     low, high = bounds
     if low is not None and high is not None:

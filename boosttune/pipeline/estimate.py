@@ -30,7 +30,7 @@ from boosttune.core.errors import BoostTuneError
 from boosttune.core.folds import make_folds
 from boosttune.core.results import CVScore, Estimate, SeedAverage
 from boosttune.core.schedules import slowed
-from boosttune.core.statistics import bounded_interval, fold_score, scale_interval, unbounded
+from boosttune.core.statistics import fold_score, scale_interval, slope, unbounded
 from boosttune.core.task import Task
 from boosttune.pipeline.prepare import Prepared, make_backend
 from boosttune.result import Ensemble
@@ -151,8 +151,7 @@ def with_interval(task: Task, score: CVScore, oof: np.ndarray, gain: tuple[float
     # the test noise: the (robust) sd of the drawn scores on the unbounded scale; the
     # estimate's own SE is carried over there by the delta method
     test_sd = _robust_sd(unbounded(np.array(scores), bounds)) * scale
-    estimate_sd = float(np.diff(unbounded(np.array(bounded_interval(
-        found.delivered, estimate_se, bounds)), bounds))[0]) / 2
+    estimate_sd = estimate_se * slope(found.delivered, bounds)
     half = 1.96 * float(np.hypot(estimate_sd, test_sd))
     test_se = float(np.std(scores, ddof=1)) * scale if len(scores) > 1 else float("nan")
     return replace(found, n_test=size, test_std_error=test_se, public_share=public_share,
