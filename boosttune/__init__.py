@@ -9,7 +9,12 @@ from boosttune._version import __version__
 from boosttune.api import tune, work
 from boosttune.backends import BackendSpec, backend_names, preset, register_backend
 from boosttune.config import CV, Data, Evaluation, Finalize, Fit, RunConfig, Search, Storage
-from boosttune.core.errors import BoostTuneError, ShiftWarning
+from boosttune.core.errors import (
+    BoostTuneError,
+    BudgetWarning,
+    BusyMachineWarning,
+    ShiftWarning,
+)
 from boosttune.core.folds import Folds, make_folds
 from boosttune.core.metrics import METRICS, Metric
 from boosttune.core.results import CVScore
@@ -24,6 +29,8 @@ __all__ = [
     "BoostTuneClassifier",
     "BoostTuneError",
     "BoostTuneRegressor",
+    "BudgetWarning",
+    "BusyMachineWarning",
     "CVScore",
     "Categorical",
     "Data",

@@ -35,8 +35,9 @@ from boosttune.competition import (
     transform_target,
 )
 from boosttune.config import DEFAULT_N_TRIALS, RunConfig, build_config, default
-from boosttune.core.diagnosis import shift_text
+from boosttune.core.diagnosis import fidelity_text, shift_text
 from boosttune.core.errors import BoostTuneError, OptionError
+from boosttune.core.machine import Threads
 from boosttune.core.metrics import Direction, get_metric
 from boosttune.core.predictions import pred_matrix
 from boosttune.core.schedules import SCHEDULES
@@ -184,8 +185,8 @@ def _study_arguments(parser: argparse.ArgumentParser, storage_required: bool = F
                         "study.db in the run directory)")
     parser.add_argument("--study", help="study name prefix (default: the competition name); "
                         "the study of a model is PREFIX-MODEL")
-    parser.add_argument("--threads", type=int, help="CPU threads per model (default: all "
-                        "cores)")
+    parser.add_argument("--threads", type=int, help="CPU threads per model (default: the CPUs "
+                        "this process may use, less those other processes keep busy)")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -479,6 +480,10 @@ def _print_summary(comp: Competition, result: TuneResult, holdout: float | None,
                      f"trials; honest CV {found['honest_score']:.5f} (selected on the same "
                      f"OOF: {found['oof_score']:.5f}); best single "
                      f"{found['best_single']['model']} {found['best_single']['score']:.5f}")
+    if (climb := manifest.headstart.get("fidelity")) and climb["used"]:
+        lines.append(f"  fidelity: {fidelity_text(climb, manifest.search['fidelity'])}")
+    if threads := manifest.resolved.get("threads"):
+        lines.append(f"  threads: {Threads.from_record(threads).describe()}")
     if "shift" in manifest.evaluation:
         lines.append(f"  shift check: {shift_text(manifest.evaluation['shift'])}")
     if holdout is not None:

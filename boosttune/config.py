@@ -25,6 +25,7 @@ from boosttune.backends.base import POLICIES
 from boosttune.backends.device import REQUESTS, Device
 from boosttune.core.errors import BoostTuneError, OptionError, did_you_mean
 from boosttune.core.folds import SCHEMES
+from boosttune.core.machine import Threads, choose_threads, usable_cpus
 from boosttune.core.schedules import SCHEDULES
 from boosttune.core.space import SearchSpace
 from boosttune.search.samplers import PRUNERS, SAMPLERS
@@ -161,24 +162,39 @@ class Search(_Group):
 class Fit(_Group):
     """How each model is fit: early stopping on the validation fold ('fold') or on a slice of
     the training fold ('inner'), its patience, the round ceiling, CPU threads per model
-    (None: all cores) and whether an unusable GPU is an error instead of a CPU fallback."""
+    (None: the CPUs this process may use, fewer where other processes keep some busy; the
+    pipeline resolves it once per run into a :class:`Threads`) and whether an unusable GPU is
+    an error instead of a CPU fallback."""
 
     early_stopping: str = "fold"
     early_stopping_rounds: int = 100
     max_rounds: int = 10_000
-    n_jobs: int | None = None
+    n_jobs: int | Threads | None = None
     strict_device: bool = False
 
     def __post_init__(self) -> None:
         _check_choice("early_stopping", self.early_stopping, POLICIES)
         _check_int("early_stopping_rounds", self.early_stopping_rounds, 1, high=MAX_ROUNDS)
         _check_int("max_rounds", self.max_rounds, 1, high=MAX_ROUNDS)
-        _check_int("n_jobs", self.n_jobs, 1, optional=True)
+        if not isinstance(self.n_jobs, Threads):
+            _check_int("n_jobs", self.n_jobs, 1, optional=True)
         _check_bool("strict_device", self.strict_device)
 
     @property
     def threads(self) -> int:
-        return self.n_jobs or os.cpu_count() or 1
+        if isinstance(self.n_jobs, Threads):
+            return self.n_jobs.count
+        return self.n_jobs or usable_cpus()
+
+    def resolved(self) -> Fit:
+        """These settings with the threads chosen for this run (once: see ``Threads``)."""
+        if isinstance(self.n_jobs, Threads):
+            return self
+        return replace(self, n_jobs=choose_threads(self.n_jobs))
+
+    def to_dict(self) -> dict[str, Any]:
+        requested = self.n_jobs.requested if isinstance(self.n_jobs, Threads) else self.n_jobs
+        return {**super().to_dict(), "n_jobs": requested}
 
 
 @dataclass(frozen=True)

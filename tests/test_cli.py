@@ -141,5 +141,7 @@ def test_ctrl_c_keeps_the_finished_trials(tmp_path):
     assert proc.returncode == 0, stderr.decode()
     manifest = Manifest.from_dict(json.loads(next(tmp_path.glob("*/manifest.json")).read_text()))
     assert manifest.search["interrupted"] is True, (progress + stderr.decode())[-2000:]
-    assert 4 <= manifest.search["n_complete"] < 10000
+    # the bar counts every finished trial, pruned ones too (more are pruned on a busy machine)
+    finished = sum(manifest.search[k] for k in ("n_complete", "n_pruned", "n_failed"))
+    assert manifest.search["n_complete"] >= 1 and 4 <= finished < 10000
     assert "keeping the finished trials" in (progress + stderr.decode())

@@ -76,6 +76,16 @@ class Backend(ABC):
         return type(self)(self.task, self.folds, self.settings, self.dataset_params,
                           native_metric=self.native_metric)
 
+    def on_folds(self, folds: Folds) -> Backend:
+        """The same task and settings on other folds of its rows (a low-fidelity rung)."""
+        return type(self)(self.task, folds, self.settings, self.dataset_params,
+                          native_metric=self.native_metric)
+
+    def build(self) -> None:
+        """Build every fold's native datasets now, so that a trial's time is its training."""
+        for fold in range(self.folds.n_splits):
+            self._build_fold(fold)
+
     def parts(self, fold: int) -> FoldParts:
         """Row indices to fit on, to early-stop on, and to score, for one fold (cached)."""
         if fold not in self._parts:
@@ -141,6 +151,9 @@ class Backend(ABC):
         self, params: dict[str, Any], fold: int, seed: int,
         stop: Callable[[], bool] | None,
     ) -> tuple[Any, int, dict[str, list[float]]]: ...
+
+    def _build_fold(self, fold: int) -> None:  # noqa: B027 (optional: not abstract)
+        """Build one fold's native datasets (a backend may leave them to its first fit)."""
 
     @abstractmethod
     def _train_all(self, params: dict[str, Any], n_rounds: int, seed: int) -> Any: ...

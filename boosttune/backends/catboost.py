@@ -54,6 +54,9 @@ class CatBoostBackend(Backend):
             self._pools[fold] = (self._pool(parts.fit), stop, valid)
         return self._pools[fold]
 
+    def _build_fold(self, fold: int) -> None:
+        self._fold_pools(fold)
+
     def native_params(self, params: dict[str, Any], seed: int) -> dict[str, Any]:
         searched, schedule = schedules.split(params)
         if schedule is not None:

@@ -28,6 +28,7 @@ from boosttune.backends.device import (
 from boosttune.backends.registry import BackendSpec
 from boosttune.core import schedules
 from boosttune.core.errors import first_line
+from boosttune.core.folds import Folds
 from boosttune.core.space import Categorical, Dimension, Float, Int, SearchSpace
 
 OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
@@ -68,6 +69,17 @@ class LightGBMBackend(Backend):
             self._datasets[fold] = (full.subset(parts.fit.tolist()),
                                     full.subset(parts.stop.tolist()))
         return self._datasets[fold]
+
+    def _build_fold(self, fold: int) -> None:
+        for dataset in self._fold_datasets(fold):
+            dataset.construct()
+
+    def on_folds(self, folds: Folds) -> LightGBMBackend:
+        """Other folds of the same rows share the bins found once on all of them."""
+        backend = super().on_folds(folds)
+        assert isinstance(backend, LightGBMBackend)
+        backend._full = self._all_rows()
+        return backend
 
     def native_params(self, params: dict[str, Any], seed: int) -> dict[str, Any]:
         task = self.task

@@ -53,6 +53,9 @@ class XGBoostBackend(Backend):
             self._matrices[fold] = (fit, stop, valid)
         return self._matrices[fold]
 
+    def _build_fold(self, fold: int) -> None:
+        self._fold_matrices(fold)
+
     def native_params(self, params: dict[str, Any], seed: int) -> dict[str, Any]:
         task = self.task
         base: dict[str, Any] = {

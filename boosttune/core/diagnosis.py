@@ -88,3 +88,13 @@ def shift_text(found: Mapping[str, Any]) -> str:
     verdict = "SHIFTED: CV may not carry over" if found["shifted"] else "no shift found"
     return (f"train vs test rows AUC {found['auc']:.3f} (warns above {found['threshold']:.2f}; "
             f"{verdict}); separated most by {top or '-'}")
+
+
+def fidelity_text(climb: Mapping[str, Any], chosen_share: float) -> str:
+    """A manifest's low-fidelity climb (``headstart["fidelity"]``) in one line."""
+    rungs = ", ".join(f"{r['share']:.1%} ({r['complete']} complete, {r['pruned']} pruned)"
+                      for r in climb["rungs"])
+    chosen = ("the choice made on all rows" if chosen_share == 1.0 else
+              f"no full-data trial finished: the choice made on {chosen_share:.1%} of the rows")
+    return (f"trials first on a share of each fold's training rows: {rungs}; a full trial "
+            f"predicted at {climb['predicted_full_trial_seconds']:.1f} s; {chosen}")

@@ -43,3 +43,11 @@ def did_you_mean(value: object, choices: Iterable[object]) -> str:
 
 class ShiftWarning(UserWarning):
     """The test rows differ from the training rows (adversarial validation)."""
+
+
+class BusyMachineWarning(UserWarning):
+    """Other processes keep some of the CPUs busy: the run trains with fewer threads."""
+
+
+class BudgetWarning(UserWarning):
+    """The budget held less than the run needed: what it delivers is said in the message."""

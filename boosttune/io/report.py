@@ -164,12 +164,20 @@ def _require_study(result: RunView) -> optuna.Study:
 
 
 def _history(trials: pd.DataFrame, direction: str) -> Figure:
-    done = trials[trials["state"] == "COMPLETE"].sort_values("number")
+    """CV score per trial in the order they ran (the low-fidelity rungs' first), one colour
+    per fidelity; the best so far among the full-data trials."""
+    frame = trials.reset_index(drop=True)
+    if "fidelity" not in frame:
+        frame = frame.assign(fidelity=1.0)
+    done = frame[frame["state"] == "COMPLETE"]
     fig, ax = _figure(8, 4)
-    ax.scatter(done["number"], done["value"], s=14, label="trial")
-    best = done["value"].cummax() if Direction.of(direction).maximize else done["value"].cummin()
-    ax.step(done["number"], best, where="post", color="C3", label="best so far")
-    ax.set(xlabel="trial", ylabel="CV score", title="Optimization history")
+    for share, rows in done.groupby("fidelity", sort=True):
+        label = "trial" if share == 1.0 else f"trial on {float(share):.1%} of the rows"
+        ax.scatter(rows.index, rows["value"], s=14, label=label)
+    full = done[done["fidelity"] == 1.0]
+    best = full["value"].cummax() if Direction.of(direction).maximize else full["value"].cummin()
+    ax.step(full.index, best, where="post", color="C3", label="best so far")
+    ax.set(xlabel="trial (in the order run)", ylabel="CV score", title="Optimization history")
     ax.legend()
     return fig
 

@@ -77,7 +77,7 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
         score=final.score,
         oof=oof_frame(task, folds, final),
         test_pred=test_frame(task, test_pred),
-        trials=trials_frame(study),
+        trials=trials_frame(searched),
         folds=folds,
         manifest=manifest,
         study=study,

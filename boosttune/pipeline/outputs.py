@@ -16,6 +16,7 @@ import pandas as pd
 
 from boosttune._version import __version__
 from boosttune.core.folds import Folds
+from boosttune.core.machine import Threads
 from boosttune.core.manifest import Manifest
 from boosttune.core.predictions import add_predictions, pred_columns
 from boosttune.core.results import SeedAverage
@@ -56,12 +57,21 @@ def test_frame(task: Task, test_pred: np.ndarray | None) -> pd.DataFrame | None:
     return add_predictions(frame, test_pred, task_columns(task))
 
 
-def trials_frame(study: optuna.Study) -> pd.DataFrame:
-    frame = study.trials_dataframe(
-        attrs=("number", "value", "state", "duration", "params", "user_attrs"))
-    if "duration" in frame:
-        frame["duration"] = frame["duration"].dt.total_seconds()
-    return frame
+def trials_frame(searched: Searched) -> pd.DataFrame:
+    """Every trial of the search, with the share of each fold's training rows it trained on
+    (``fidelity``): the low-fidelity rungs' trials first, then the run's study's."""
+    climb = searched.climb
+    rungs = [(1.0, searched.study)]
+    if climb is not None and climb.used and climb.top is not None:
+        rungs = [*((r.share, r.study) for r in climb.rungs), (1.0, climb.top)]
+    frames = []
+    for share, study in rungs:
+        frame = study.trials_dataframe(
+            attrs=("number", "value", "state", "duration", "params", "user_attrs"))
+        if "duration" in frame:
+            frame["duration"] = frame["duration"].dt.total_seconds()
+        frames.append(frame.assign(fidelity=share))
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def build_manifest(searched: Searched, final: SeedAverage, params_used: dict[str, Any],
@@ -90,6 +100,7 @@ def build_manifest(searched: Searched, final: SeedAverage, params_used: dict[str
             "best_trial": study.best_trial.number,
             "interrupted": objective.budget.interrupted,
             "trials_at_once": objective.parallel,
+            "fidelity": searched.share,
         },
         best_params=dict(study.best_params),
         params_used=params_used,
@@ -101,6 +112,8 @@ def build_manifest(searched: Searched, final: SeedAverage, params_used: dict[str
             "space": prepared.space.to_dict(), "seeds": config.seed_list,
             "n_trials": searched.n_trials, "refit_used": refit_used,
             "refit_rounds": refit_rounds, "n_jobs": prepared.backend.settings.n_threads,
+            "threads": config.fit.n_jobs.record()
+            if isinstance(config.fit.n_jobs, Threads) else None,
             "storage": None if not config.storage.url
             else redacted(storage_url(config.storage.url)),
             "study_name": study.study_name,

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from boosttune.config import RunConfig, Storage
-from boosttune.core.errors import BoostTuneError, ShiftWarning
+from boosttune.core.errors import BoostTuneError, BusyMachineWarning, ShiftWarning
+from boosttune.core.machine import Threads
 from boosttune.core.results import CVRun, NestedReport
 from boosttune.core.task import as_frame
 from boosttune.pipeline.ensemble import run_models, storage_of
@@ -35,6 +36,7 @@ SHIFT_SHARE = 0.05  # of the timeout: the shift check runs only where it has a s
 def run(train: Frame, target: Any, test: Frame | None, config: RunConfig) -> TuneResult:
     """Tune, evaluate and deliver: the whole data flow on one machine (see ``tune``); several
     models are each tuned, then ensembled (pipeline.ensemble)."""
+    config = with_threads(config)
     if len(config.models) > 1:
         if config.evaluation.nested:
             raise BoostTuneError("nested CV tunes one model; pass one model with nested=..., "
@@ -72,6 +74,7 @@ class _Probed:
 
 def work(train: Frame, target: Any, test: Frame | None, config: RunConfig) -> int:
     """This worker's share of a shared study; returns how many trials it ran."""
+    config = with_threads(config)
     if len(config.models) > 1:
         return sum(work(train, target, test, replace(config, model=m,
                                                      storage=storage_of(config.storage, m)))
@@ -84,6 +87,16 @@ def work(train: Frame, target: Any, test: Frame | None, config: RunConfig) -> in
                                             sampler_seed=config.seed + os.getpid()))
     searched, _, _ = _search_stages(train, target, test, config)
     return searched.objective.n_run
+
+
+def with_threads(config: RunConfig) -> RunConfig:
+    """The config with its threads per model chosen once for the whole run (see
+    ``core.machine``); a warning where other processes keep CPUs busy and fewer are used."""
+    fit = config.fit.resolved()
+    if fit is not config.fit and isinstance(fit.n_jobs, Threads) and fit.n_jobs.reduced:
+        warnings.warn(f"The machine is busy: {fit.n_jobs.describe()}.", BusyMachineWarning,
+                      stacklevel=3)
+    return replace(config, fit=fit)
 
 
 def _search_stages(train: Frame, target: Any, test: Frame | None, config: RunConfig,

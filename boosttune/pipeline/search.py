@@ -1,9 +1,11 @@
-"""Search: open (or resume) the study, give it its head starts, and run this process's share
-of the trials within the budget."""
+"""Search: open (or resume) the study, give it its head starts, climb the low-fidelity rungs
+where the data is large (pipeline.fidelity), and run this process's share of the trials
+within the budget."""
 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -12,10 +14,13 @@ from typing import Any
 import optuna
 
 from boosttune.config import RunConfig
+from boosttune.core.errors import BoostTuneError, BudgetWarning
 from boosttune.core.metrics import Direction
+from boosttune.pipeline import fidelity
 from boosttune.pipeline.estimate import reserved_runs
 from boosttune.pipeline.prepare import Prepared
 from boosttune.search.budget import Budget
+from boosttune.search.crossval import rescored
 from boosttune.search.headstart import centred_range, enqueue, find_learning_rate, warm_params
 from boosttune.search.objective import Objective, run_search
 from boosttune.search.pool import TrialPool
@@ -32,6 +37,8 @@ class Searched:
     objective: Objective
     n_trials: int | None
     headstart: dict[str, Any] = field(default_factory=dict)
+    climb: fidelity.Climb | None = None  # the low-fidelity rungs climbed first, if any
+    share: float = 1.0  # of each fold's training rows the chosen trial trained on
 
     @property
     def config(self) -> RunConfig:
@@ -54,10 +61,22 @@ def search(prepared: Prepared, pause_after: float | None = None) -> Searched:
         n_trials = grid_size(prepared.space)
     with _quiet_optuna():
         study = _open_study(prepared)
-        headstart |= _head_start(study, prepared, n_trials)
         # data preparation counts toward the budget too
         budget = Budget(config.timeout, _extra_runs(prepared), started=prepared.started,
                         pause_at=None if pause_after is None else prepared.started + pause_after)
+        climb = None
+        if fidelity.climbs(prepared, pause_after):
+            climb = fidelity.climb(prepared, budget,
+                                   lambda s: headstart.update(_head_start(s, prepared, n_trials)))
+            headstart["fidelity"] = climb.record()
+        climbed = climb is not None and climb.used
+        if climbed:
+            assert climb is not None
+            fidelity.promote(climb.rungs[-1], study)
+            if climb.top_seconds > 0:  # datasets built before the first trial's pace clock
+                prepared.backend.build()
+        else:
+            headstart |= _head_start(study, prepared, n_trials)
         pool = TrialPool(config.one_model, config.finalize.ensemble or 0,
                          Direction.of(prepared.task.metric.direction), prepared.spec.predict,
                          None if config.finalize.ensemble_mb is None
@@ -65,9 +84,39 @@ def search(prepared: Prepared, pause_after: float | None = None) -> Searched:
         objective = Objective(backend, prepared.space, config.seed, budget,
                               report_fold_scores=config.search.pruner == "wilcoxon",
                               device=prepared.device, native_errors=prepared.spec.native_errors,
-                              pool=pool)
-        _run(study, objective, n_trials, config)
-    return Searched(prepared, study, objective, n_trials, headstart)
+                              pool=pool, cut_first=climbed)
+        _run(study, objective, n_trials, config, require_complete=not climbed)
+        if climb is not None:
+            climb.top = study
+    searched = Searched(prepared, study, objective, n_trials, headstart, climb)
+    if climbed and objective.best_run is None:
+        return _from_best_rung(searched)
+    return searched
+
+
+def _from_best_rung(searched: Searched) -> Searched:
+    """No full-data trial finished: deliver the best rung's choice, with its fold models
+    (a refit would scale its rounds by rows it never trained on), and say so."""
+    assert searched.climb is not None
+    rung = searched.climb.best_rung()
+    if rung is None:
+        raise BoostTuneError("No trial finished within the budget, not even on a share of "
+                             "the rows; raise timeout or lower the round ceiling.")
+    warnings.warn(f"The budget held no full-data trial: the model comes from trials on "
+                  f"{rung.share:.1%} of each fold's training rows. Raise timeout for a choice "
+                  "made on all rows.", BudgetWarning, stacklevel=4)
+    prepared, config, objective = searched.prepared, searched.config, rung.objective
+    config = replace(config, finalize=replace(config.finalize, refit="folds"),
+                     evaluation=replace(config.evaluation, delivered=0))
+    # its fold models scored on the whole validation folds: OOF predictions for every row
+    folds = fidelity.whole_validation(objective.backend.folds, prepared.folds)
+    backend = prepared.backend.on_folds(folds)
+    assert objective.best_run is not None
+    objective.best_run = rescored(objective.best_run, backend, prepared.spec.predict)
+    objective.budget = searched.objective.budget  # finalize has what the run has left
+    return replace(searched, prepared=replace(prepared, config=config, folds=folds,
+                                              backend=backend),
+                   study=rung.study, objective=objective, share=rung.share)
 
 
 def resume(searched: Searched, seconds: float | None) -> None:
@@ -78,9 +127,10 @@ def resume(searched: Searched, seconds: float | None) -> None:
 
 
 def _run(study: optuna.Study, objective: Objective, n_trials: int | None,
-         config: RunConfig) -> None:
+         config: RunConfig, require_complete: bool = True) -> None:
     run_search(study, objective, n_trials, config.progress,
-               parallel=config.search.parallel_trials and not config.storage.url)
+               parallel=config.search.parallel_trials and not config.storage.url,
+               require_complete=require_complete)
 
 
 def _head_start(study: optuna.Study, prepared: Prepared, n_trials: int | None

@@ -12,26 +12,32 @@ FINALIZE_RUN_SHARE = 0.15  # and of the best run's time: predicting with big mod
 PACE_MARGIN = 1.25  # a trial is cut once its folds run this much slower than it can afford
 
 
+def clock() -> float:
+    """The budget's clock, in seconds: ``time.perf_counter``. A test replaces it with one it
+    controls, so that what the budget decides does not depend on this machine's speed."""
+    return time.perf_counter()
+
+
 @dataclass
 class Budget:
     """Wall-clock budget of a whole run; the search leaves time for finalize's extra seeds."""
 
     timeout: float | None
     extra_runs: float  # CV runs' worth of work finalize still needs (extra seeds, refits)
-    started: float = field(default_factory=time.perf_counter)
+    started: float = field(default_factory=lambda: clock())
     best_run_seconds: float = 0.0
     interrupted: bool = False  # Ctrl-C: end the search, keep what finished
-    pause_at: float | None = None  # perf_counter after which no new trial starts (a probe)
+    pause_at: float | None = None  # clock() after which no new trial starts (a probe)
 
     def paused(self) -> bool:
         """A probe's time is up and it has a complete trial: start no new trial (the ones
         running finish; ``restart`` goes on)."""
         return (self.pause_at is not None and self.best_run_seconds > 0
-                and time.perf_counter() >= self.pause_at)
+                and clock() >= self.pause_at)
 
     def restart(self, seconds: float | None) -> None:
         """A new budget of ``seconds`` from now for a paused search and its finalize."""
-        self.timeout, self.started, self.pause_at = seconds, time.perf_counter(), None
+        self.timeout, self.started, self.pause_at = seconds, clock(), None
 
     def exhausted(self) -> bool:
         if self.interrupted:
@@ -46,13 +52,13 @@ class Budget:
         # finalize's extra CV runs, plus its curves and test predictions (a small share)
         reserve = ((self.extra_runs + FINALIZE_RUN_SHARE) * self.best_run_seconds
                    + FINALIZE_SHARE * self.timeout)
-        return self.started + self.timeout - reserve - time.perf_counter()
+        return self.started + self.timeout - reserve - clock()
 
     def seconds_left(self) -> float | None:
         """Seconds left of the whole run; None without a timeout."""
         if self.timeout is None:
             return None
-        return self.started + self.timeout - time.perf_counter()
+        return self.started + self.timeout - clock()
 
     def trial_stop(self, n_folds: int, folds_done: list[int]) -> Callable[[], bool]:
         """A poll that says when to cut a trial: the budget is spent, or the trial cannot
@@ -60,12 +66,12 @@ class Budget:
         so far (``folds_done[0]`` finished, one running) take over their share of that time,
         with a margin. Cutting it then, not at the deadline, frees the rest for other trials
         (on letter, a low-rate trial of 4 minutes blocked the rest of a 300 s search)."""
-        started, left = time.perf_counter(), self.search_seconds_left()
+        started, left = clock(), self.search_seconds_left()
         if left is None:
             return self.exhausted  # no timeout: only Ctrl-C cuts a trial
 
         def stop() -> bool:  # polled every boosting round
             share = PACE_MARGIN * left * (folds_done[0] + 1) / n_folds
-            return self.exhausted() or time.perf_counter() - started > share
+            return self.exhausted() or clock() - started > share
 
         return stop

@@ -4,7 +4,10 @@ and of every re-run in finalize."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from boosttune.backends.base import Backend
 from boosttune.core.results import CVRun, FoldFit
@@ -35,3 +38,21 @@ def cross_validate(
         if after_fold is not None:
             after_fold(k, scores)
     return CVRun(seed, fits, scores, oof)
+
+
+def rescored(run: CVRun, backend: Backend,
+             predict: Callable[[list[tuple[Any, int]], np.ndarray, list[int]], np.ndarray]
+             ) -> CVRun:
+    """``run``'s fold models scored again on ``backend``'s validation folds (a low-fidelity
+    rung's models on the whole folds it validated a share of)."""
+    task = backend.task
+    oof = empty_predictions(task, task.n_rows)
+    fits, scores = [], []
+    for fit in run.fits:
+        valid = backend.parts(fit.fold).valid
+        pred = predict([(fit.model, fit.n_rounds)], task.X[valid],
+                       task.encoder.categorical_indices)
+        oof[valid] = pred
+        fits.append(replace(fit, valid_pred=pred))
+        scores.append(fold_score(task, valid, pred))
+    return CVRun(run.seed, fits, scores, oof)

@@ -50,6 +50,7 @@ class Objective:
     n_run: int = 0  # trials this process ran
     parallel: int = 1  # trials run at once after the first
     pool: TrialPool | None = None  # the trials kept for an ensemble
+    cut_first: bool = False  # the study's first trial may be cut too (a lower rung has one)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _free: list[Backend] = field(default_factory=list, repr=False)  # backends no trial uses
     _copies: list[Backend] = field(default_factory=list, repr=False)
@@ -76,10 +77,11 @@ class Objective:
         backend = self._take_backend()
         try:
             with one_at_a_time(self.device):
-                # the first trial of a study is never cut: finalize needs one complete trial;
+                # the first trial of a study is never cut (finalize needs one complete trial)
+                # unless a lower rung of the climb has one;
                 # the pace clock starts once the trial holds the device (GPU runs queue here)
                 stop = (self.budget.trial_stop(n_folds, folds_done)
-                        if _has_complete(trial.study) else None)
+                        if self.cut_first or _has_complete(trial.study) else None)
                 run = cross_validate(backend, params, self.seed, after_fold=after_fold,
                                      stop=stop)
         except BudgetExhausted:
@@ -116,6 +118,13 @@ class Objective:
                 f"{first_line(exc)}. Check their names and values (fixed=... or the space's "
                 "fixed part)."
             ) from None
+
+    def spare(self, backend: Backend) -> None:
+        """A second backend, its datasets built, for a trial running beside another (made
+        here rather than by ``_take_backend``, whose copy would bin every row again)."""
+        with self._lock:
+            self._free.append(backend)
+            self._copies.append(backend)
 
     def _take_backend(self) -> Backend:
         """A backend no other trial is using: native datasets are not documented as safe to
@@ -169,7 +178,7 @@ def parallel_trials(objective: Objective, allowed: bool) -> int:
 
 
 def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
-               progress: bool, parallel: bool = False) -> None:
+               progress: bool, parallel: bool = False, require_complete: bool = True) -> None:
     """Run trials until the study holds ``n_trials`` (those of every worker and of earlier
     sessions count) or the budget is spent; a progress bar shows the best. With
     ``parallel``, the first trial runs alone and the rest two at a time where
@@ -212,7 +221,7 @@ def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
         bar.close()
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-    if not _has_complete(study):
+    if require_complete and not _has_complete(study):
         rejected = [t.user_attrs[REJECTED_KEY] for t in study.get_trials(deepcopy=False)
                     if REJECTED_KEY in t.user_attrs]
         if rejected:

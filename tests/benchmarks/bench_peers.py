@@ -23,6 +23,7 @@ BENCH = Path(os.environ.get("BOOSTTUNE_BENCH_DIR", ROOT.parent / "shared" / "ben
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 
+import load_data  # noqa: E402
 import peers  # noqa: E402
 
 PAIRED = ROOT / "tests" / "benchmarks" / "out" / "paired"
@@ -61,7 +62,10 @@ def boosttune(X_train: Any, y_train: Any, X_test: Any, task: str, budget: float,
             "delivered": (None if result.score.delivered is None
                           else result.score.delivered.summary()),
             "cv_interval": list(result.score.interval),
-            "shift": result.manifest.evaluation.get("shift")}
+            "shift": result.manifest.evaluation.get("shift"),
+            "fidelity": result.manifest.headstart.get("fidelity"),
+            "chosen_fidelity": search.get("fidelity"),
+            "threads": result.manifest.resolved.get("threads")}
     if result.by_model:
         info |= _levers(result, X_train, y_train, X_test, task, method, seed, budget)
     ensemble = result.ensemble
@@ -169,6 +173,24 @@ def _kept_bytes(kept: list[Any]) -> dict[str, float]:
     return {"trials": len(kept), "oof_bytes": float(np.median([k.oof_bytes for k in kept])),
             "models_bytes_median": float(np.median(models)) if models else 0.0}
 
+
+def _synthetic_1m() -> Any:
+    """1.25M rows (1M training rows at the harness's 20% test split), 30 features: 12
+    informative, 5% of labels flipped; made by scikit-learn from a fixed seed, no file."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=1_250_000, n_features=30, n_informative=12,
+                               n_redundant=6, flip_y=0.05, class_sep=0.8, random_state=0)
+    frame = pd.DataFrame(X.astype(np.float32), columns=[f"x{j}" for j in range(30)])
+    return frame.assign(target=y)
+
+
+load_data.DATASETS["synthetic_1m"] = load_data.Spec(
+    "synthetic_1m", "pypi", "binary", "target",
+    "scikit-learn: make_classification(1_250_000, 30 features, random_state=0)",
+    "generated", _synthetic_1m, positive=1, notes="issue 22's >= 1M-row table")
 
 # lever ablations: boosttune with one lever switched off
 VARIANTS = {"boosttune": {}, "boosttune_noportfolio": {"portfolio": False},

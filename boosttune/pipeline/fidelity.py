@@ -1,0 +1,221 @@
+"""Cheap trials first on large data: successive halving over row shares of the training folds.
+
+Where one full CV trial is predicted to take more than FULL_TRIAL_SHARE of the search time,
+configurations are first cross-validated with each fold's model trained on a share of that
+fold's training rows and scored on three times that share of its validation rows (stratified
+for classification; whole from a third up). The best third of a
+rung's configurations goes on to the next share (three times the rows), and the last rung is
+the full data: the run's own study, which finalize uses. Each rung is a study of its own, so
+TPE learns from trials of one fidelity. A trial's cost is predicted from the lowest rung's
+first trial, linear in the rows it trains on. Every fit above the lowest rung can be cut:
+where no full trial finishes, the run delivers the best rung it reached, and says so.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import optuna
+from sklearn.model_selection import train_test_split
+
+from boosttune.core.folds import Folds
+from boosttune.core.metrics import Direction
+from boosttune.pipeline.prepare import Prepared
+from boosttune.search.budget import Budget, clock
+from boosttune.search.objective import Objective, run_search
+from boosttune.search.samplers import make_pruner, make_sampler
+
+ETA = 3  # each rung trains on 3x the rows of the one below and takes its best third
+LOW_RUNG_ROWS = 20_000  # the lowest rung trains on at most about this many rows per fold
+MIN_RUNG_ROWS = 2_000  # and no rung on fewer
+FULL_TRIAL_SHARE = 0.05  # rungs are climbed when a full trial would take more of the search
+TOP_MAX_SHARE = 0.5  # the full-data rung gets at most this share of what is left
+MIN_TOP_TRIALS = 2  # and time for this many full trials where that share allows
+MIN_RUNG_TRIALS = 4  # a lower rung is kept where it has time for this many of its trials
+
+
+@dataclass
+class Rung:
+    """One fidelity: its share of each fold's training rows, its study and its objective."""
+
+    share: float
+    study: optuna.Study
+    objective: Objective
+    promoted: int = 0  # configurations it was given from the rung below
+    seconds: float = 0.0
+
+    def record(self) -> dict[str, Any]:
+        states = [t.state for t in self.study.trials]
+        return {"share": self.share, "promoted": self.promoted,
+                "complete": states.count(optuna.trial.TrialState.COMPLETE),
+                "pruned": states.count(optuna.trial.TrialState.PRUNED),
+                "seconds": round(self.seconds, 2)}
+
+
+@dataclass
+class Climb:
+    """The lower rungs a search climbed (lowest first) and what it found out."""
+
+    rungs: list[Rung] = field(default_factory=list)
+    predicted_full_seconds: float = 0.0
+    used: bool = False
+    top_seconds: float = 0.0  # planned for the full-data rung (none: no full trial fits)
+    top: optuna.Study | None = None  # the full-data study the climb led to
+
+    def record(self) -> dict[str, Any]:
+        return {"used": self.used, "predicted_full_trial_seconds":
+                round(self.predicted_full_seconds, 2),
+                "full_rung_seconds": round(self.top_seconds, 2),
+                "rungs": [r.record() for r in self.rungs]}
+
+    def best_rung(self) -> Rung | None:
+        """The highest rung with a complete trial."""
+        return next((r for r in reversed(self.rungs) if r.objective.best_run is not None),
+                    None)
+
+
+def rung_shares(prepared: Prepared) -> list[float]:
+    """The row shares below 1, lowest first: powers of 1/ETA down to the first whose fold
+    training rows are within LOW_RUNG_ROWS, none under MIN_RUNG_ROWS rows."""
+    rows = min(len(train) for train, _ in prepared.folds.splits)
+    shares: list[float] = []
+    share = 1 / ETA
+    while share * rows >= MIN_RUNG_ROWS:
+        shares.insert(0, share)
+        if share * rows <= LOW_RUNG_ROWS:
+            break
+        share /= ETA
+    return shares
+
+
+def climbs(prepared: Prepared, pause_after: float | None) -> bool:
+    """Whether this search may climb rungs: a timed, budget-bound, in-memory search of one
+    model (not a multi-model probe) on data big enough for a lower rung."""
+    config = prepared.config
+    return (config.timeout is not None and config.n_trials is None and pause_after is None
+            and not config.storage.url and config.search.sampler != "grid"
+            and bool(rung_shares(prepared)))
+
+
+def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study], Any]
+          ) -> Climb:
+    """Run the lower rungs within ``budget`` and leave the rest to the full-data study; the
+    climb is not used (no rung kept) where the lowest rung's first trial shows that a full
+    trial takes at most FULL_TRIAL_SHARE of the search time."""
+    shares, left = rung_shares(prepared), budget.search_seconds_left()
+    assert left is not None
+    found = Climb()
+    lowest = _rung(prepared, shares[0], budget.started, clock() + left)
+    head_start(lowest.study)
+    _run_rung(lowest, prepared, 1)
+    if lowest.objective.best_run is None:
+        return found
+    found.predicted_full_seconds = lowest.objective.best_run.seconds / shares[0]
+    if found.predicted_full_seconds <= FULL_TRIAL_SHARE * left:
+        return found
+    found.used, found.rungs = True, [lowest]
+    kept, top_seconds = plan(shares, found.predicted_full_seconds, left)
+    found.top_seconds = top_seconds
+    for i, share in enumerate(kept):
+        rung = lowest if i == 0 else _rung(prepared, share, budget.started, 0.0)
+        if i > 0:
+            rung.promoted = promote(found.rungs[-1], rung.study)
+            found.rungs.append(rung)
+            rung.objective.cut_first = True
+        seconds_left = budget.search_seconds_left() or 0.0
+        rung.objective.budget = Budget(max((seconds_left - top_seconds) / (len(kept) - i),
+                                           0.0), 0.0, started=clock())
+        _run_rung(rung, prepared, None)
+        if rung.objective.budget.interrupted:
+            budget.interrupted = True
+            break
+    return found
+
+
+def plan(shares: list[float], full_seconds: float, left: float) -> tuple[list[float], float]:
+    """The lower rungs to run and the seconds kept for the full-data rung: time for
+    MIN_TOP_TRIALS full trials (or one), within TOP_MAX_SHARE of ``left`` (none where one
+    does not fit); the rest split evenly between the lower rungs that have time for
+    MIN_RUNG_TRIALS of their trials (the lowest is always kept)."""
+    top = 0.0
+    if full_seconds <= TOP_MAX_SHARE * left:
+        top = min(max(left / (len(shares) + 1), MIN_TOP_TRIALS * full_seconds),
+                  TOP_MAX_SHARE * left)
+    kept = list(shares)
+    while len(kept) > 1 and MIN_RUNG_TRIALS * kept[-1] * full_seconds > (left - top) / len(kept):
+        kept.pop()
+    return kept, top
+
+
+def promote(below: Rung, study: optuna.Study) -> int:
+    """Enqueue the best third of ``below``'s complete trials in ``study``, best first."""
+    goal = Direction.of(below.study.direction)
+    done = below.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    ranked = sorted(done, key=lambda t: (goal.sort_key(float(t.value or 0.0)), t.number))
+    best = ranked[:max(1, math.ceil(len(ranked) / ETA))]
+    for trial in best:
+        study.enqueue_trial(dict(trial.params), skip_if_exists=True)
+    return len(best)
+
+
+def rung_folds(folds: Folds, y: np.ndarray, share: float, stratify: bool) -> Folds:
+    """The same folds with each training part cut to ``share`` of its rows and each
+    validation part to ETA x ``share`` (whole from a third up), stratified by class where
+    ``stratify``: scoring every round on a whole validation fold would cost a low rung more
+    than its training (an AUC sorts the fold each round)."""
+    valid_share = min(1.0, ETA * share)
+    splits = [(_cut(train, y, share, stratify, folds.seed + k),
+               _cut(valid, y, valid_share, stratify, folds.seed + k))
+              for k, (train, valid) in enumerate(folds.splits)]
+    return Folds(splits, folds.scheme, folds.seed)
+
+
+def whole_validation(rung: Folds, folds: Folds) -> Folds:
+    """A rung's training parts with the run's whole validation parts."""
+    return Folds([(train, valid) for (train, _), (_, valid)
+                  in zip(rung.splits, folds.splits, strict=True)], folds.scheme, folds.seed)
+
+
+def _cut(rows: np.ndarray, y: np.ndarray, share: float, stratify: bool,
+         seed: int) -> np.ndarray:
+    if share >= 1.0:
+        return rows
+    try:
+        kept, _ = train_test_split(rows, train_size=share, random_state=seed,
+                                   stratify=y[rows] if stratify else None)
+    except ValueError:  # a class too rare to stratify
+        kept, _ = train_test_split(rows, train_size=share, random_state=seed)
+    return np.sort(kept)
+
+
+def _rung(prepared: Prepared, share: float, started: float, ends: float) -> Rung:
+    config, task = prepared.config, prepared.task
+    folds = rung_folds(prepared.folds, task.y, share, task.kind != "regression")
+    backend = prepared.backend.on_folds(folds)
+    backend.build()  # outside the trials' time: the first one predicts a full trial's cost
+    study = optuna.create_study(
+        direction=task.metric.direction,
+        sampler=make_sampler(config.search.sampler, config.seed, prepared.space),
+        pruner=make_pruner(config.search.pruner, folds.n_splits))
+    budget = Budget(ends - started, 0.0, started=started)
+    objective = Objective(backend, prepared.space, config.seed, budget,
+                          report_fold_scores=config.search.pruner == "wilcoxon",
+                          device=prepared.device, native_errors=prepared.spec.native_errors)
+    if config.search.parallel_trials and backend.settings.n_threads >= 2:
+        twin = prepared.backend.on_folds(folds)  # LightGBM: the same bins, datasets its own
+        twin.build()
+        objective.spare(twin)
+    return Rung(share, study, objective)
+
+
+def _run_rung(rung: Rung, prepared: Prepared, n_trials: int | None) -> None:
+    started = time.perf_counter()
+    config = prepared.config
+    run_search(rung.study, rung.objective, n_trials, progress=False,
+               parallel=config.search.parallel_trials, require_complete=False)
+    rung.seconds += time.perf_counter() - started

@@ -1,0 +1,123 @@
+"""Low-fidelity rungs on large data: real LightGBM trials on a share of each fold's training
+rows, the best promoted, the final choice on all rows (or on the best rung reached, said so).
+The rung thresholds are lowered so that a 9,000-row sample climbs as a large table would."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+import boosttune as bt
+from boosttune.core.folds import make_folds
+from boosttune.core.task import make_task
+from boosttune.pipeline import fidelity
+from tests.conftest import FAST, shared
+
+OPTIONS = {**FAST, "n_trials": None, "timeout": 20, "metric": "auc"}
+
+
+@pytest.fixture
+def skin() -> pd.DataFrame:
+    return shared("skin_segmentation", 9000)
+
+
+@pytest.fixture
+def small_rungs(monkeypatch):
+    """Rungs for 6,000 training rows per fold (3 folds of 9,000): 1/9 and 1/3 of them; any
+    full trial counts as too slow for the budget."""
+    monkeypatch.setattr(fidelity, "MIN_RUNG_ROWS", 500)
+    monkeypatch.setattr(fidelity, "LOW_RUNG_ROWS", 1000)
+    monkeypatch.setattr(fidelity, "FULL_TRIAL_SHARE", 0.0)
+
+
+def test_trials_climb_from_a_share_of_the_rows_to_all_of_them(skin, small_rungs):
+    result = bt.tune(skin, "skin", **OPTIONS)
+    climb = result.manifest.headstart["fidelity"]
+    assert climb["used"] and [r["share"] for r in climb["rungs"]] == [1 / 9, 1 / 3]
+    low, middle = climb["rungs"]
+    assert low["complete"] >= 3 and low["promoted"] == 0
+    assert middle["promoted"] == math.ceil(low["complete"] / fidelity.ETA)
+    trials = result.trials
+    assert set(trials["fidelity"]) == {1 / 9, 1 / 3, 1.0}
+    assert (trials["fidelity"] == 1 / 9).sum() >= low["complete"] + low["pruned"]
+    # the final choice is made on all rows, among the full-data study's trials
+    assert result.manifest.search["fidelity"] == 1.0
+    full = trials[(trials["fidelity"] == 1.0) & (trials["state"] == "COMPLETE")]
+    assert len(full) >= 1 and result.score.mean == pytest.approx(
+        full["value"].max(), abs=0.02)
+    # the full-data study starts with the middle rung's best configurations, best first
+    middle_best = trials[(trials["fidelity"] == 1 / 3) & (trials["state"] == "COMPLETE")]
+    best_params = middle_best.sort_values("value", ascending=False).iloc[0]
+    first_full = trials[trials["fidelity"] == 1.0].iloc[0]
+    for name in [c for c in trials.columns if c.startswith("params_")]:
+        assert first_full[name] == best_params[name] or (
+            pd.isna(first_full[name]) and pd.isna(best_params[name]))
+    assert len(result.oof) == len(skin)
+
+
+def test_without_time_for_a_full_trial_the_best_rung_is_delivered(skin, small_rungs,
+                                                                  monkeypatch):
+    monkeypatch.setattr(fidelity, "TOP_MAX_SHARE", 0.0)  # the lower rungs take all the time
+    with pytest.warns(bt.BudgetWarning, match="no full-data trial"):
+        result = bt.tune(skin, "skin", test=skin.drop(columns="skin").iloc[:200], **OPTIONS)
+    assert result.manifest.search["fidelity"] == 1 / 3
+    assert result.manifest.resolved["refit_used"] == "folds"
+    assert set(result.trials["fidelity"]) <= {1 / 9, 1 / 3, 1.0}  # 1.0: cut full trials
+    assert result.oof["pred"].notna().all() and len(result.oof) == len(skin)
+    assert result.score.mean > 0.9
+    np.testing.assert_allclose(result.predict(skin.drop(columns="skin").iloc[:200]),
+                               result.test_pred["pred"])
+
+
+def test_small_data_does_not_climb(breast_cancer):
+    result = bt.tune(breast_cancer, "target", **{**OPTIONS, "timeout": 3})
+    assert "fidelity" not in result.manifest.headstart
+    assert set(result.trials["fidelity"]) == {1.0}
+
+
+@pytest.mark.parametrize(("full_seconds", "left", "kept", "top"), [
+    (2.0, 60.0, [1 / 27, 1 / 9, 1 / 3], 15.0),     # time for all: the top gets its even share
+    (20.0, 60.0, [1 / 27, 1 / 9], 30.0),           # two full trials fill half the time
+    (25.0, 60.0, [1 / 27, 1 / 9], 30.0),           # one full trial fits in half
+    (40.0, 60.0, [1 / 27, 1 / 9], 0.0),            # a full trial would take over half
+    (90.0, 60.0, [1 / 27], 0.0),                   # the lowest rung is always kept
+])
+def test_the_plan_keeps_the_rungs_that_have_time(full_seconds, left, kept, top):
+    assert fidelity.plan([1 / 27, 1 / 9, 1 / 3], full_seconds, left) == (
+        kept, pytest.approx(top))
+
+
+def test_rung_folds_cut_training_and_validation_rows_by_class(skin):
+    task = make_task(skin, "skin")
+    folds = make_folds(task, 3, None, 0)
+    cut = fidelity.rung_folds(folds, task.y, 1 / 9, stratify=True)
+    third = fidelity.rung_folds(folds, task.y, 1 / 3, stratify=True)
+    for (train, valid), (rung_train, rung_valid), (_, third_valid) in zip(
+            folds.splits, cut.splits, third.splits, strict=True):
+        assert set(rung_train) <= set(train) and set(rung_valid) <= set(valid)
+        assert len(rung_train) == pytest.approx(len(train) / 9, abs=1)
+        assert len(rung_valid) == pytest.approx(len(valid) / 3, abs=1)
+        for rows, whole in ((rung_train, train), (rung_valid, valid)):
+            assert task.y[rows].mean() == pytest.approx(task.y[whole].mean(), abs=0.01)
+        np.testing.assert_array_equal(third_valid, valid)  # whole from a third up
+    whole = fidelity.whole_validation(cut, folds)
+    for (_, valid), (rung_train, _), (w_train, w_valid) in zip(
+            folds.splits, cut.splits, whole.splits, strict=True):
+        np.testing.assert_array_equal(w_train, rung_train)
+        np.testing.assert_array_equal(w_valid, valid)
+
+
+def test_a_rung_promotes_its_best_third_best_first():
+    below = optuna.create_study(direction="maximize")
+    for value in [0.5, 0.9, 0.7, 0.8, 0.6]:
+        below.enqueue_trial({"x": value})
+        below.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    rung = fidelity.Rung(1 / 9, below, objective=None)  # type: ignore[arg-type]
+    above = optuna.create_study(direction="maximize")
+    assert fidelity.promote(rung, above) == 2
+    above.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert [t.params["x"] for t in above.trials] == [0.9, 0.8]
