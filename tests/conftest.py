@@ -4,11 +4,13 @@ sklearn's bundled sets. A test that needs a shared file skips, saying why, where
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -18,6 +20,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
 import boosttune as bt
+from boosttune.core import clock
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("BOOSTTUNE_DATA_DIR", ROOT.parent / "shared" / "datasets"))
@@ -25,6 +28,19 @@ DATA_DIR = Path(os.environ.get("BOOSTTUNE_DATA_DIR", ROOT.parent / "shared" / "d
 # Small budgets keep the default test run short; the models and data are real.
 FAST = {"n_trials": 4, "cv": 3, "progress": False,
         "fit": bt.Fit(max_rounds=300, early_stopping_rounds=20, n_jobs=2)}
+
+
+CLOCK_STEP = 0.002  # seconds the run's clock moves on at each reading, under test_clock
+
+
+@pytest.fixture
+def test_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run's clock (``core.clock.now``: budgets, fit times) moves on by CLOCK_STEP at each
+    reading instead of with real time (it is read twice a boosting round where a trial can be
+    cut, twice a fold otherwise), so a budget decides the same on a fast, slow or busy
+    machine."""
+    readings, origin = itertools.count(), time.perf_counter()
+    monkeypatch.setattr(clock, "now", lambda: origin + CLOCK_STEP * next(readings))
 
 
 @cache

@@ -1,6 +1,7 @@
 """Low-fidelity rungs on large data: real LightGBM trials on a share of each fold's training
 rows, the best promoted, the final choice on all rows (or on the best rung reached, said so).
-The rung thresholds are lowered so that a 9,000-row sample climbs as a large table would."""
+The rung thresholds are lowered so that a 9,000-row sample climbs as a large table would, and
+the run's clock is the test's (test_clock): the rungs do not depend on this machine's speed."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ import pandas as pd
 import pytest
 
 import boosttune as bt
+from boosttune.core.diagnosis import fidelity_text
 from boosttune.core.folds import make_folds
 from boosttune.core.task import make_task
 from boosttune.pipeline import fidelity
 from tests.conftest import FAST, shared
 
-OPTIONS = {**FAST, "n_trials": None, "timeout": 20, "metric": "auc"}
+OPTIONS = {**FAST, "n_trials": None, "timeout": 30, "metric": "auc"}  # on test_clock
 
 
 @pytest.fixture
@@ -34,7 +36,7 @@ def small_rungs(monkeypatch):
     monkeypatch.setattr(fidelity, "FULL_TRIAL_SHARE", 0.0)
 
 
-def test_trials_climb_from_a_share_of_the_rows_to_all_of_them(skin, small_rungs):
+def test_trials_climb_from_a_share_of_the_rows_to_all_of_them(skin, small_rungs, test_clock):
     result = bt.tune(skin, "skin", **OPTIONS)
     climb = result.manifest.headstart["fidelity"]
     assert climb["used"] and [r["share"] for r in climb["rungs"]] == [1 / 9, 1 / 3]
@@ -60,12 +62,14 @@ def test_trials_climb_from_a_share_of_the_rows_to_all_of_them(skin, small_rungs)
 
 
 def test_without_time_for_a_full_trial_the_best_rung_is_delivered(skin, small_rungs,
-                                                                  monkeypatch):
+                                                                  monkeypatch, test_clock):
     monkeypatch.setattr(fidelity, "TOP_MAX_SHARE", 0.0)  # the lower rungs take all the time
     with pytest.warns(bt.BudgetWarning, match="no full-data trial"):
         result = bt.tune(skin, "skin", test=skin.drop(columns="skin").iloc[:200], **OPTIONS)
     assert result.manifest.search["fidelity"] == 1 / 3
     assert result.manifest.resolved["refit_used"] == "folds"
+    summary = fidelity_text(result.manifest.headstart["fidelity"], 1 / 3)  # the CLI's line
+    assert "no full-data trial finished: the choice made on 33.3% of the rows" in summary
     assert set(result.trials["fidelity"]) <= {1 / 9, 1 / 3, 1.0}  # 1.0: cut full trials
     assert result.oof["pred"].notna().all() and len(result.oof) == len(skin)
     assert result.score.mean > 0.9
@@ -74,7 +78,7 @@ def test_without_time_for_a_full_trial_the_best_rung_is_delivered(skin, small_ru
 
 
 def test_small_data_does_not_climb(breast_cancer):
-    result = bt.tune(breast_cancer, "target", **{**OPTIONS, "timeout": 3})
+    result = bt.tune(breast_cancer, "target", **{**OPTIONS, "timeout": 3})  # real seconds
     assert "fidelity" not in result.manifest.headstart
     assert set(result.trials["fidelity"]) == {1.0}
 

@@ -53,7 +53,7 @@ def test_n_jobs_is_used_as_given_without_watching_the_machine(every_cpu_busy):
 
 def test_a_run_on_a_busy_machine_trains_with_fewer_threads_and_says_so(breast_cancer,
                                                                        every_cpu_busy):
-    options = {**FAST, "n_trials": 2, "n_jobs": None}
+    options = {**FAST, "n_trials": 2, "fit": bt.Fit(max_rounds=300, early_stopping_rounds=20)}
     with pytest.warns(bt.BusyMachineWarning, match="kept busy by other processes"):
         result = bt.tune(breast_cancer, "target", **options)
     threads = result.manifest.resolved["threads"]
@@ -63,7 +63,7 @@ def test_a_run_on_a_busy_machine_trains_with_fewer_threads_and_says_so(breast_ca
     assert result.manifest.config["fit"]["n_jobs"] is None  # what the user asked for
     with warnings.catch_warnings():
         warnings.simplefilter("error", bt.BusyMachineWarning)  # n_jobs given: no warning
-        given = bt.tune(breast_cancer, "target", **{**options, "n_jobs": 2})
+        given = bt.tune(breast_cancer, "target", **{**options, "fit": bt.Fit(n_jobs=2)})
     assert given.manifest.resolved["threads"] == {
         "threads": 2, "usable_cpus": every_cpu_busy, "busy_cpus": None, "n_jobs": 2}
 

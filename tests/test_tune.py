@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-import time
 
 import lightgbm as lgb
 import numpy as np
@@ -19,11 +17,9 @@ import boosttune as bt
 from boosttune.backends import backend_spec
 from boosttune.core.manifest import Manifest
 from boosttune.core.metrics import METRICS
-from boosttune.search import budget
 from tests.conftest import FAST
 
 MODELS = ["lightgbm", "xgboost"]
-CLOCK_STEP = 0.002  # seconds the budget's clock moves on at each reading, in the cut test
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -255,20 +251,17 @@ def test_short_trials_of_a_timed_run_go_two_at_a_time(adult, model):
     assert serial.manifest.search["trials_at_once"] == 1
 
 
-def test_a_trial_too_slow_to_finish_in_the_budget_is_cut_early(diamonds, monkeypatch):
+def test_a_trial_too_slow_to_finish_in_the_budget_is_cut_early(diamonds, test_clock):
     # the second trial (a rate of 0.0005: RMSE keeps falling for ~100,000 rounds) cannot
-    # finish its 3 folds in 12 s; its pace gives it away during fold 1, so it is cut then,
-    # not at the deadline, and the search goes on with the trials after it. The budget's
-    # clock is the test's: each reading moves it on by STEP (it is read about twice a
-    # boosting round), so what is cut does not depend on how fast or busy this machine is
-    readings, origin = itertools.count(), time.perf_counter()
-    monkeypatch.setattr(budget, "clock", lambda: origin + CLOCK_STEP * next(readings))
+    # finish its 3 folds in 30 s; its pace gives it away during fold 1, so it is cut then,
+    # not at the deadline, and the search goes on with the trials after it. The run's clock
+    # is the test's (test_clock), so what is cut does not depend on this machine's speed
     space = bt.preset("lightgbm", "fast").with_range("learning_rate", 0.0005, 0.3)
     fast = {"learning_rate": 0.3, "num_leaves": 8}
     slow = {"learning_rate": 0.0005, "num_leaves": 256, "min_child_samples": 5}
     result = bt.tune(diamonds, "price", space=space, warm_start=[fast, slow], portfolio=False,
-                     **{**FAST, "n_trials": None, "timeout": 12, "max_rounds": 100_000},
-                     parallel_trials=False)
+                     **{**FAST, "n_trials": None, "timeout": 30, "max_rounds": 100_000},
+                     search=bt.Search(parallel_trials=False))
     first, cut, *after = result.study.trials
     assert first.state == optuna.trial.TrialState.COMPLETE
     assert cut.params["learning_rate"] == 0.0005

@@ -7,7 +7,6 @@ is never seen before it is scored (leak-free).
 
 from __future__ import annotations
 
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from boosttune.core import clock
 from boosttune.core.errors import BoostTuneError
 from boosttune.core.folds import Folds
 from boosttune.core.results import FoldFit
@@ -119,18 +119,18 @@ class Backend(ABC):
 
         ``stop`` is polled every round; when it returns True the fit raises BudgetExhausted.
         """
-        started = time.perf_counter()
+        started = clock.now()
         model, n_rounds, curves = self._train(params, fold, seed, stop)
         valid_pred = self._predict_valid(model, fold, n_rounds)
-        seconds = time.perf_counter() - started
+        seconds = clock.now() - started
         self.native_seconds += seconds
         return FoldFit(fold, seed, n_rounds, valid_pred, curves, model, seconds)
 
     def fit_all(self, params: dict[str, Any], n_rounds: int, seed: int) -> Any:
         """Fit ``n_rounds`` rounds on every row, no early stopping (refit on all data)."""
-        started = time.perf_counter()
+        started = clock.now()
         model = self._train_all(params, n_rounds, seed)
-        self.native_seconds += time.perf_counter() - started
+        self.native_seconds += clock.now() - started
         return model
 
     def refit_rounds(self, fold_rounds: float) -> int:

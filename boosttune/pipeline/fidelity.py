@@ -23,17 +23,19 @@ import numpy as np
 import optuna
 from sklearn.model_selection import train_test_split
 
+from boosttune.core import clock
 from boosttune.core.folds import Folds
 from boosttune.core.metrics import Direction
 from boosttune.pipeline.prepare import Prepared
-from boosttune.search.budget import Budget, clock
+from boosttune.search.budget import Budget
 from boosttune.search.objective import Objective, run_search
 from boosttune.search.samplers import make_pruner, make_sampler
 
 ETA = 3  # each rung trains on 3x the rows of the one below and takes its best third
 LOW_RUNG_ROWS = 20_000  # the lowest rung trains on at most about this many rows per fold
-MIN_RUNG_ROWS = 2_000  # and no rung on fewer
+MIN_RUNG_ROWS = 10_000  # and no rung on fewer: smaller tables fit a full trial in seconds
 FULL_TRIAL_SHARE = 0.05  # rungs are climbed when a full trial would take more of the search
+# (under 20 full trials in the budget: the goal of issue 22 is 20 configurations at 60 s)
 TOP_MAX_SHARE = 0.5  # the full-data rung gets at most this share of what is left
 MIN_TOP_TRIALS = 2  # and time for this many full trials where that share allows
 MIN_RUNG_TRIALS = 4  # a lower rung is kept where it has time for this many of its trials
@@ -110,7 +112,7 @@ def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study
     shares, left = rung_shares(prepared), budget.search_seconds_left()
     assert left is not None
     found = Climb()
-    lowest = _rung(prepared, shares[0], budget.started, clock() + left)
+    lowest = _rung(prepared, shares[0], budget.started, clock.now() + left)
     head_start(lowest.study)
     _run_rung(lowest, prepared, 1)
     if lowest.objective.best_run is None:
@@ -129,7 +131,7 @@ def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study
             rung.objective.cut_first = True
         seconds_left = budget.search_seconds_left() or 0.0
         rung.objective.budget = Budget(max((seconds_left - top_seconds) / (len(kept) - i),
-                                           0.0), 0.0, started=clock())
+                                           0.0), 0.0, started=clock.now(), finalize_share=0.0)
         _run_rung(rung, prepared, None)
         if rung.objective.budget.interrupted:
             budget.interrupted = True
@@ -202,7 +204,7 @@ def _rung(prepared: Prepared, share: float, started: float, ends: float) -> Rung
         direction=task.metric.direction,
         sampler=make_sampler(config.search.sampler, config.seed, prepared.space),
         pruner=make_pruner(config.search.pruner, folds.n_splits))
-    budget = Budget(ends - started, 0.0, started=started)
+    budget = Budget(ends - started, 0.0, started=started, finalize_share=0.0)
     objective = Objective(backend, prepared.space, config.seed, budget,
                           report_fold_scores=config.search.pruner == "wilcoxon",
                           device=prepared.device, native_errors=prepared.spec.native_errors)

@@ -3,19 +3,14 @@ when to cut a trial that cannot finish."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from boosttune.core import clock
 
 FINALIZE_SHARE = 0.03  # of the budget, kept for learning curves and test predictions
 FINALIZE_RUN_SHARE = 0.15  # and of the best run's time: predicting with big models costs more
 PACE_MARGIN = 1.25  # a trial is cut once its folds run this much slower than it can afford
-
-
-def clock() -> float:
-    """The budget's clock, in seconds: ``time.perf_counter``. A test replaces it with one it
-    controls, so that what the budget decides does not depend on this machine's speed."""
-    return time.perf_counter()
 
 
 @dataclass
@@ -24,20 +19,21 @@ class Budget:
 
     timeout: float | None
     extra_runs: float  # CV runs' worth of work finalize still needs (extra seeds, refits)
-    started: float = field(default_factory=lambda: clock())
+    started: float = field(default_factory=lambda: clock.now())
     best_run_seconds: float = 0.0
     interrupted: bool = False  # Ctrl-C: end the search, keep what finished
-    pause_at: float | None = None  # clock() after which no new trial starts (a probe)
+    pause_at: float | None = None  # clock.now() after which no new trial starts (a probe)
+    finalize_share: float = FINALIZE_SHARE  # of the timeout kept back (0: a rung's own budget)
 
     def paused(self) -> bool:
         """A probe's time is up and it has a complete trial: start no new trial (the ones
         running finish; ``restart`` goes on)."""
         return (self.pause_at is not None and self.best_run_seconds > 0
-                and clock() >= self.pause_at)
+                and clock.now() >= self.pause_at)
 
     def restart(self, seconds: float | None) -> None:
         """A new budget of ``seconds`` from now for a paused search and its finalize."""
-        self.timeout, self.started, self.pause_at = seconds, clock(), None
+        self.timeout, self.started, self.pause_at = seconds, clock.now(), None
 
     def exhausted(self) -> bool:
         if self.interrupted:
@@ -51,14 +47,14 @@ class Budget:
             return None
         # finalize's extra CV runs, plus its curves and test predictions (a small share)
         reserve = ((self.extra_runs + FINALIZE_RUN_SHARE) * self.best_run_seconds
-                   + FINALIZE_SHARE * self.timeout)
-        return self.started + self.timeout - reserve - clock()
+                   + self.finalize_share * self.timeout)
+        return self.started + self.timeout - reserve - clock.now()
 
     def seconds_left(self) -> float | None:
         """Seconds left of the whole run; None without a timeout."""
         if self.timeout is None:
             return None
-        return self.started + self.timeout - clock()
+        return self.started + self.timeout - clock.now()
 
     def trial_stop(self, n_folds: int, folds_done: list[int]) -> Callable[[], bool]:
         """A poll that says when to cut a trial: the budget is spent, or the trial cannot
@@ -66,12 +62,12 @@ class Budget:
         so far (``folds_done[0]`` finished, one running) take over their share of that time,
         with a margin. Cutting it then, not at the deadline, frees the rest for other trials
         (on letter, a low-rate trial of 4 minutes blocked the rest of a 300 s search)."""
-        started, left = clock(), self.search_seconds_left()
+        started, left = clock.now(), self.search_seconds_left()
         if left is None:
             return self.exhausted  # no timeout: only Ctrl-C cuts a trial
 
         def stop() -> bool:  # polled every boosting round
             share = PACE_MARGIN * left * (folds_done[0] + 1) / n_folds
-            return self.exhausted() or clock() - started > share
+            return self.exhausted() or clock.now() - started > share
 
         return stop
