@@ -48,6 +48,7 @@ def test_trials_climb_from_a_share_of_the_rows_to_all_of_them(skin, small_rungs,
     assert (trials["fidelity"] == 1 / 9).sum() >= low["complete"] + low["pruned"]
     # the final choice is made on all rows, among the full-data study's trials
     assert result.manifest.search["fidelity"] == 1.0
+    assert climb["full"]["complete"] == result.manifest.n_complete >= 1
     full = trials[(trials["fidelity"] == 1.0) & (trials["state"] == "COMPLETE")]
     assert len(full) >= 1 and result.score.mean == pytest.approx(
         full["value"].max(), abs=0.02)
@@ -125,3 +126,18 @@ def test_a_rung_promotes_its_best_third_best_first():
     assert fidelity.promote(rung, above) == 2
     above.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
     assert [t.params["x"] for t in above.trials] == [0.9, 0.8]
+
+
+def test_trials_csv_leaves_out_promoted_configurations_that_never_ran():
+    from types import SimpleNamespace
+
+    from boosttune.pipeline.outputs import trials_frame
+
+    rung = optuna.create_study()
+    rung.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    top = optuna.create_study()  # the budget ended before its promoted trials started
+    top.enqueue_trial({"x": 0.5})
+    climb = fidelity.Climb([fidelity.Rung(1 / 9, rung, objective=None)],  # type: ignore[arg-type]
+                           used=True, top=top)
+    frame = trials_frame(SimpleNamespace(climb=climb, study=rung))  # type: ignore[arg-type]
+    assert list(frame["fidelity"]) == [1 / 9] * 3 and frame["duration"].notna().all()

@@ -52,10 +52,7 @@ class Rung:
     seconds: float = 0.0
 
     def record(self) -> dict[str, Any]:
-        states = [t.state for t in self.study.trials]
-        return {"share": self.share, "promoted": self.promoted,
-                "complete": states.count(optuna.trial.TrialState.COMPLETE),
-                "pruned": states.count(optuna.trial.TrialState.PRUNED),
+        return {"share": self.share, "promoted": self.promoted, **_counts(self.study),
                 "seconds": round(self.seconds, 2)}
 
 
@@ -73,12 +70,19 @@ class Climb:
         return {"used": self.used, "predicted_full_trial_seconds":
                 round(self.predicted_full_seconds, 2),
                 "full_rung_seconds": round(self.top_seconds, 2),
-                "rungs": [r.record() for r in self.rungs]}
+                "rungs": [r.record() for r in self.rungs],
+                "full": None if self.top is None or not self.used else _counts(self.top)}
 
     def best_rung(self) -> Rung | None:
         """The highest rung with a complete trial."""
         return next((r for r in reversed(self.rungs) if r.objective.best_run is not None),
                     None)
+
+
+def _counts(study: optuna.Study) -> dict[str, int]:
+    states = [t.state for t in study.trials]
+    return {"complete": states.count(optuna.trial.TrialState.COMPLETE),
+            "pruned": states.count(optuna.trial.TrialState.PRUNED)}
 
 
 def rung_shares(prepared: Prepared) -> list[float]:

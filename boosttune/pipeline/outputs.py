@@ -68,8 +68,10 @@ def trials_frame(searched: Searched) -> pd.DataFrame:
     for share, study in rungs:
         frame = study.trials_dataframe(
             attrs=("number", "value", "state", "duration", "params", "user_attrs"))
-        if "duration" in frame:
-            frame["duration"] = frame["duration"].dt.total_seconds()
+        if "state" in frame:  # promoted configurations the budget left no time to run
+            frame = frame[frame["state"] != "WAITING"]
+        if "duration" in frame:  # None for a trial still running when the search ended
+            frame["duration"] = pd.to_timedelta(frame["duration"]).dt.total_seconds()
         frames.append(frame.assign(fidelity=share))
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 

@@ -68,7 +68,6 @@ def search(prepared: Prepared, pause_after: float | None = None) -> Searched:
         if fidelity.climbs(prepared, pause_after):
             climb = fidelity.climb(prepared, budget,
                                    lambda s: headstart.update(_head_start(s, prepared, n_trials)))
-            headstart["fidelity"] = climb.record()
         climbed = climb is not None and climb.used
         if climbed:
             assert climb is not None
@@ -88,6 +87,7 @@ def search(prepared: Prepared, pause_after: float | None = None) -> Searched:
         _run(study, objective, n_trials, config, require_complete=not climbed)
         if climb is not None:
             climb.top = study
+            headstart["fidelity"] = climb.record()
     searched = Searched(prepared, study, objective, n_trials, headstart, climb)
     if climbed and objective.best_run is None:
         return _from_best_rung(searched)

@@ -38,6 +38,12 @@ def fidelity_counts(info: dict, n_complete: int | None) -> tuple[str, int]:
             n = rung["complete"] + rung["pruned"]
             parts.append(f"1/{round(1 / rung['share'])}: {n}")
             total += n
+    if climb.get("used") and (info.get("chosen_fidelity") or 1.0) < 1.0:
+        # delivered from a rung: the manifest's counts are that rung's; the full-data study
+        # ran only where the plan gave it time
+        planned = climb.get("full_rung_seconds", 0.0)
+        parts.append("all: none planned" if not planned else f"all: {planned:.0f} s planned")
+        return ", ".join(parts), total
     full = (n_complete or 0) + (info.get("n_pruned") or 0)
     parts.append(f"all: {full}")
     return ", ".join(parts), total + full
