@@ -33,7 +33,8 @@ from boosttune.search.samplers import make_pruner, make_sampler
 
 ETA = 3  # each rung trains on 3x the rows of the one below and takes its best third
 LOW_RUNG_ROWS = 20_000  # the lowest rung trains on at most about this many rows per fold
-MIN_RUNG_ROWS = 10_000  # and no rung on fewer: smaller tables fit a full trial in seconds
+MIN_RUNG_ROWS = 15_000  # and no rung on fewer: smaller tables fit a full trial in seconds
+# (diamonds' 43k training rows climbed at 10,000 and its 60 s CLI run took 71-76 s)
 FULL_TRIAL_SHARE = 0.05  # rungs are climbed when a full trial would take more of the search
 # (under 20 full trials in the budget: the goal of issue 22 is 20 configurations at 60 s)
 TOP_MAX_SHARE = 0.5  # the full-data rung gets at most this share of what is left
@@ -125,7 +126,7 @@ def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study
     if found.predicted_full_seconds <= FULL_TRIAL_SHARE * left:
         return found
     found.used, found.rungs = True, [lowest]
-    kept, top_seconds = plan(shares, found.predicted_full_seconds, left)
+    kept, top_seconds = reserved_plan(budget, shares, found.predicted_full_seconds)
     found.top_seconds = top_seconds
     for i, share in enumerate(kept):
         rung = lowest if i == 0 else _rung(prepared, share, budget.started, 0.0)
@@ -143,13 +144,31 @@ def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study
     return found
 
 
-def plan(shares: list[float], full_seconds: float, left: float) -> tuple[list[float], float]:
+def reserved_plan(budget: Budget, shares: list[float], full_seconds: float
+                  ) -> tuple[list[float], float]:
+    """The plan for what the search has left once finalize's work (extra seeds, refit,
+    replicas) is reserved: as for a full trial of the predicted cost where one still fits,
+    else as for a trial of the highest lower rung kept (finalize then delivers that rung)."""
+    budget.best_run_seconds = full_seconds
+    kept, top = plan(shares, full_seconds, max(budget.search_seconds_left() or 0.0, 0.0))
+    if top > 0:
+        return kept, top
+    kept, _ = plan(shares, full_seconds, max(budget.search_seconds_left() or 0.0, 0.0),
+                   full_rung=False)
+    budget.best_run_seconds = full_seconds * kept[-1]
+    kept, _ = plan(shares, full_seconds, max(budget.search_seconds_left() or 0.0, 0.0),
+                   full_rung=False)
+    return kept, 0.0
+
+
+def plan(shares: list[float], full_seconds: float, left: float,
+         full_rung: bool = True) -> tuple[list[float], float]:
     """The lower rungs to run and the seconds kept for the full-data rung: time for
     MIN_TOP_TRIALS full trials (or one), within TOP_MAX_SHARE of ``left`` (none where one
     does not fit); the rest split evenly between the lower rungs that have time for
     MIN_RUNG_TRIALS of their trials (the lowest is always kept)."""
     top = 0.0
-    if full_seconds <= TOP_MAX_SHARE * left:
+    if full_rung and full_seconds <= TOP_MAX_SHARE * left:
         top = min(max(left / (len(shares) + 1), MIN_TOP_TRIALS * full_seconds),
                   TOP_MAX_SHARE * left)
     kept = list(shares)
