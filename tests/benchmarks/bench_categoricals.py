@@ -55,7 +55,7 @@ def metro_traffic(data: Path) -> tuple[pd.DataFrame, np.ndarray]:
     df = pd.read_csv(data / "metro_traffic.csv.gz")
     when = pd.to_datetime(df["date_time"])
     X = df.drop(columns=["traffic_volume", "date_time"]).assign(
-        hour=when.dt.hour, weekday=when.dt.weekday, day=when.dt.date.astype(str))
+        hour=when.dt.hour, weekday=when.dt.day_of_week, day=when.dt.date.astype(str))
     return X, df["traffic_volume"].to_numpy(dtype=float)
 
 
