@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from boosttune.core import clock
 from boosttune.core.errors import BoostTuneError
-from boosttune.core.folds import Folds
+from boosttune.core.folds import Folds, split_rows
 from boosttune.core.results import FoldFit
 from boosttune.core.task import Task
 
@@ -98,14 +97,8 @@ class Backend(ABC):
         return self._parts[fold]
 
     def _inner_split(self, train: np.ndarray, fold: int) -> tuple[np.ndarray, np.ndarray]:
-        stratify = self.task.y[train] if self.task.kind != "regression" else None
-        try:
-            fit, stop = train_test_split(train, test_size=INNER_FRACTION,
-                                         random_state=self.folds.seed + fold, stratify=stratify)
-        except ValueError:  # a class too rare to stratify: fall back to a plain split
-            fit, stop = train_test_split(train, test_size=INNER_FRACTION,
-                                         random_state=self.folds.seed + fold)
-        return np.sort(fit), np.sort(stop)
+        labels = self.task.y if self.task.kind != "regression" else None
+        return split_rows(train, labels, self.folds.seed + fold, test_size=INNER_FRACTION)
 
     def fit_fold(
         self,
@@ -125,6 +118,10 @@ class Backend(ABC):
         seconds = clock.now() - started
         self.native_seconds += seconds
         return FoldFit(fold, seed, n_rounds, valid_pred, curves, model, seconds)
+
+    def predict_fold(self, model: Any, fold: int, n_rounds: int) -> np.ndarray:
+        """A fold model's predictions of this backend's validation rows of ``fold``."""
+        return self._predict_valid(model, fold, n_rounds)
 
     def fit_all(self, params: dict[str, Any], n_rounds: int, seed: int) -> Any:
         """Fit ``n_rounds`` rounds on every row, no early stopping (refit on all data)."""

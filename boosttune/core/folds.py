@@ -195,3 +195,17 @@ def _checked_splits(splits: list, n_rows: int) -> list[tuple[np.ndarray, np.ndar
     if not checked:
         raise BoostTuneError("cv produced no folds.")
     return checked
+
+
+def split_rows(rows: np.ndarray, labels: np.ndarray | None, seed: int, *,
+               train_size: float | None = None, test_size: float | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` split in two as ``train_test_split`` sizes them, each part sorted, stratified
+    by ``labels[rows]`` where given (plainly where a class is too rare to stratify)."""
+    sizes = {"train_size": train_size, "test_size": test_size, "random_state": seed}
+    try:
+        kept, rest = ms.train_test_split(rows, stratify=None if labels is None
+                                         else labels[rows], **sizes)
+    except ValueError:
+        kept, rest = ms.train_test_split(rows, **sizes)
+    return np.sort(kept), np.sort(rest)

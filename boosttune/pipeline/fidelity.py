@@ -21,10 +21,8 @@ from typing import Any
 
 import numpy as np
 import optuna
-from sklearn.model_selection import train_test_split
 
-from boosttune.core import clock
-from boosttune.core.folds import Folds
+from boosttune.core.folds import Folds, split_rows
 from boosttune.core.metrics import Direction
 from boosttune.pipeline.prepare import Prepared
 from boosttune.search.budget import Budget
@@ -117,7 +115,7 @@ def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study
     shares, left = rung_shares(prepared), budget.search_seconds_left()
     assert left is not None
     found = Climb()
-    lowest = _rung(prepared, shares[0], budget.started, clock.now() + left)
+    lowest = _rung(prepared, shares[0], Budget(left, 0.0, finalize_share=0.0))
     head_start(lowest.study)
     _run_rung(lowest, prepared, 1)
     if lowest.objective.best_run is None:
@@ -129,14 +127,17 @@ def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study
     kept, top_seconds = reserved_plan(budget, shares, found.predicted_full_seconds)
     found.top_seconds = top_seconds
     for i, share in enumerate(kept):
-        rung = lowest if i == 0 else _rung(prepared, share, budget.started, 0.0)
-        if i > 0:
+        seconds = max(((budget.search_seconds_left() or 0.0) - top_seconds) / (len(kept) - i),
+                      0.0)
+        rung_budget = Budget(seconds, 0.0, finalize_share=0.0)
+        if i == 0:
+            rung = lowest
+            rung.objective.budget = rung_budget
+        else:
+            rung = _rung(prepared, share, rung_budget)
             rung.promoted = promote(found.rungs[-1], rung.study)
             found.rungs.append(rung)
             rung.objective.cut_first = True
-        seconds_left = budget.search_seconds_left() or 0.0
-        rung.objective.budget = Budget(max((seconds_left - top_seconds) / (len(kept) - i),
-                                           0.0), 0.0, started=clock.now(), finalize_share=0.0)
         _run_rung(rung, prepared, None)
         if rung.objective.budget.interrupted:
             budget.interrupted = True
@@ -148,17 +149,14 @@ def reserved_plan(budget: Budget, shares: list[float], full_seconds: float
                   ) -> tuple[list[float], float]:
     """The plan for what the search has left once finalize's work (extra seeds, refit,
     replicas) is reserved: as for a full trial of the predicted cost where one still fits,
-    else as for a trial of the highest lower rung kept (finalize then delivers that rung)."""
+    else as for a trial of the lowest rung (finalize then delivers a rung)."""
     budget.best_run_seconds = full_seconds
     kept, top = plan(shares, full_seconds, max(budget.search_seconds_left() or 0.0, 0.0))
     if top > 0:
         return kept, top
-    kept, _ = plan(shares, full_seconds, max(budget.search_seconds_left() or 0.0, 0.0),
-                   full_rung=False)
-    budget.best_run_seconds = full_seconds * kept[-1]
-    kept, _ = plan(shares, full_seconds, max(budget.search_seconds_left() or 0.0, 0.0),
-                   full_rung=False)
-    return kept, 0.0
+    budget.best_run_seconds = full_seconds * shares[0]
+    return plan(shares, full_seconds, max(budget.search_seconds_left() or 0.0, 0.0),
+                full_rung=False)
 
 
 def plan(shares: list[float], full_seconds: float, left: float,
@@ -210,15 +208,10 @@ def _cut(rows: np.ndarray, y: np.ndarray, share: float, stratify: bool,
          seed: int) -> np.ndarray:
     if share >= 1.0:
         return rows
-    try:
-        kept, _ = train_test_split(rows, train_size=share, random_state=seed,
-                                   stratify=y[rows] if stratify else None)
-    except ValueError:  # a class too rare to stratify
-        kept, _ = train_test_split(rows, train_size=share, random_state=seed)
-    return np.sort(kept)
+    return split_rows(rows, y if stratify else None, seed, train_size=share)[0]
 
 
-def _rung(prepared: Prepared, share: float, started: float, ends: float) -> Rung:
+def _rung(prepared: Prepared, share: float, budget: Budget) -> Rung:
     config, task = prepared.config, prepared.task
     folds = rung_folds(prepared.folds, task.y, share, task.kind != "regression")
     backend = prepared.backend.on_folds(folds)
@@ -227,7 +220,6 @@ def _rung(prepared: Prepared, share: float, started: float, ends: float) -> Rung
         direction=task.metric.direction,
         sampler=make_sampler(config.search.sampler, config.seed, prepared.space),
         pruner=make_pruner(config.search.pruner, folds.n_splits))
-    budget = Budget(ends - started, 0.0, started=started, finalize_share=0.0)
     objective = Objective(backend, prepared.space, config.seed, budget,
                           report_fold_scores=config.search.pruner == "wilcoxon",
                           device=prepared.device, native_errors=prepared.spec.native_errors)

@@ -73,7 +73,7 @@ def trials_frame(searched: Searched) -> pd.DataFrame:
         if "duration" in frame:  # None for a trial still running when the search ended
             frame["duration"] = pd.to_timedelta(frame["duration"]).dt.total_seconds()
         frames.append(frame.assign(fidelity=share))
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return pd.concat(frames, ignore_index=True)
 
 
 def build_manifest(searched: Searched, final: SeedAverage, params_used: dict[str, Any],

@@ -112,7 +112,7 @@ def _from_best_rung(searched: Searched) -> Searched:
     folds = fidelity.whole_validation(objective.backend.folds, prepared.folds)
     backend = prepared.backend.on_folds(folds)
     assert objective.best_run is not None
-    objective.best_run = rescored(objective.best_run, backend, prepared.spec.predict)
+    objective.best_run = rescored(objective.best_run, backend)
     objective.budget = searched.objective.budget  # finalize has what the run has left
     return replace(searched, prepared=replace(prepared, config=config, folds=folds,
                                               backend=backend),

@@ -7,8 +7,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from boosttune.backends.base import Backend
 from boosttune.core.results import CVRun, FoldFit
 from boosttune.core.statistics import empty_predictions, fold_score
@@ -40,9 +38,7 @@ def cross_validate(
     return CVRun(seed, fits, scores, oof)
 
 
-def rescored(run: CVRun, backend: Backend,
-             predict: Callable[[list[tuple[Any, int]], np.ndarray, list[int]], np.ndarray]
-             ) -> CVRun:
+def rescored(run: CVRun, backend: Backend) -> CVRun:
     """``run``'s fold models scored again on ``backend``'s validation folds (a low-fidelity
     rung's models on the whole folds it validated a share of)."""
     task = backend.task
@@ -50,8 +46,7 @@ def rescored(run: CVRun, backend: Backend,
     fits, scores = [], []
     for fit in run.fits:
         valid = backend.parts(fit.fold).valid
-        pred = predict([(fit.model, fit.n_rounds)], task.X[valid],
-                       task.encoder.categorical_indices)
+        pred = backend.predict_fold(fit.model, fit.fold, fit.n_rounds)
         oof[valid] = pred
         fits.append(replace(fit, valid_pred=pred))
         scores.append(fold_score(task, valid, pred))
