@@ -54,6 +54,15 @@ def test_a_prediction_interval_is_wider_for_fewer_test_rows(diamonds):
     assert few.public_private_sd > many.public_private_sd > 0
 
 
+def test_the_gain_includes_the_learning_curve_step_the_replica_is_behind(diamonds):
+    # 1,500 diamonds rows, 3 folds: a fold model learns from 1,000 rows, an inner one from
+    # 667; more rows lower the RMSE, so the step is a gain (negative in RMSE units)
+    found = bt.tune(diamonds, "price", **FAST).score.delivered
+    assert found.learning_step < 0
+    assert "learning-curve step" in found.basis
+    assert found.delivered == pytest.approx(found.cv_score + found.gain)
+
+
 def test_without_a_test_size_there_is_an_estimate_but_no_prediction_interval(breast_cancer):
     found = bt.tune(breast_cancer, "target", **FAST).score.delivered
     assert found is not None and found.n_test is None and np.isnan(found.interval[0])

@@ -91,6 +91,7 @@ class Estimate:
     test_std_error: float = float("nan")  # of a score on n_test rows (bootstrap of OOF rows)
     public_share: float | None = None
     public_private_sd: float | None = None  # sd of public − private score at that share
+    learning_step: float = 0.0  # of the gain: one fold model against one on (k−1)/k its rows
 
     def __str__(self) -> str:
         text = f"delivered predictor est. {self.delivered:.5f}"
@@ -115,8 +116,10 @@ class Estimate:
 ESTIMATE_DEFINITION = (
     "delivered = cv_score + gain; gain: the delivery (fold-model average, refit, blend) "
     "replicated inside outer training parts, scored on the outer rows against that part's "
-    "fold model; interval_95: delivered +- 1.96 sqrt(estimate_std_error^2 + "
-    "test_std_error^2) on the metric's unbounded scale (logit, log); test_std_error: "
+    "fold model, plus learning_step (that fold model's score minus the mean score of the "
+    "replica's inner fold models, trained on (k-1)/k of the part); interval_95: "
+    "delivered +- 1.96 sqrt(estimate_std_error^2 + test_std_error^2) on the metric's "
+    "unbounded scale (logit, log); test_std_error: "
     "bootstrap of n_test OOF rows; public_private_sd: sd of the score difference of a "
     "public_share / rest split of n_test bootstrapped rows")
 

@@ -233,11 +233,12 @@ def _estimate(task: Task, score: CVScore, oof: np.ndarray, results: dict[str, Tu
     gain = ((sum(weight[m] * e.gain for m, e in found.items()) / share,
              sum(weight[m] * e.gain_std_error for m, e in found.items()) / share)
             if share > 0 else (0.0, 0.0))
+    step = sum(weight[m] * e.learning_step for m, e in found.items()) / share if share else 0.0
     basis = (f"the backends' delivery gains ({', '.join(found)}) by member weight"
              if share > 0 else "not measured: no backend measured its delivery gain")
     return with_interval(task, score, oof, gain, sum(e.folds_checked for e in found.values()),
                          basis, n_test(task, config), config.evaluation.public_share,
-                         config.seed)
+                         config.seed, step=step)
 
 
 def _manifest(best: Manifest, results: dict[str, TuneResult], selection: Selection,

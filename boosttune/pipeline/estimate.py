@@ -7,6 +7,10 @@ again (inner fold models early-stopped on inner folds, the refit on the whole pa
 rounds scaled as finalize scales them) and scored on the outer rows, against the outer fold
 model trained on the same part. The replica never sees the outer rows, not even for early
 stopping, which also removes the fold model's small optimism of stopping on its own rows.
+The replica is one learning-curve step behind the delivery: its members learn from the part's
+rows, the delivered ones from (k−1)/k of all rows and from all of them. That step, one fold
+model against one inner model trained on (k−1)/k of the part, both scored on the outer rows,
+is added to the gain (a step of the same row ratio, assumed to gain as much one level up).
 
 The prediction interval adds to the estimate's uncertainty (the Nadeau–Bengio corrected SE of
 the CV mean, and the gain's) the noise of scoring on ``n_test`` rows, from a bootstrap of OOF
@@ -49,11 +53,11 @@ def estimate(prepared: Prepared, final: SeedAverage, params: dict[str, Any], ref
     wanted = config.evaluation.delivered
     if wanted == 0:
         return None
-    gains, basis = delivery_gains(prepared, final, params, refit, config.finalize.low_rate,
-                                  wanted, seconds)
+    gains, steps, basis = delivery_gains(prepared, final, params, refit,
+                                         config.finalize.low_rate, wanted, seconds)
     return with_interval(prepared.task, final.score, final.oof, gain_of(gains), len(gains),
                          basis, n_test(prepared.task, config), config.evaluation.public_share,
-                         config.seed)
+                         config.seed, step=float(np.mean(steps)) if steps else 0.0)
 
 
 def n_test(task: Task, config: RunConfig) -> int | None:
@@ -65,33 +69,40 @@ def n_test(task: Task, config: RunConfig) -> int | None:
 
 def delivery_gains(prepared: Prepared, final: SeedAverage, params: dict[str, Any], refit: str,
                    low_rate: float, wanted: int, seconds: float | None
-                   ) -> tuple[list[float], str]:
-    """Per checked outer part, within ``seconds``: the replica's score minus that part's fold
-    model's score, in the metric's units; and how they were measured (or why not)."""
+                   ) -> tuple[list[float], list[float], str]:
+    """Per checked outer part, within ``seconds``: the gain of delivering over that part's
+    fold model, in the metric's units (the replica's score minus that fold model's, plus the
+    learning-curve step); the steps alone; and how they were measured (or why not)."""
     folds, run = prepared.folds, final.runs[0]
     # until one part's time is measured: twice the fits' time (datasets and predictions too)
     cost = 2 * part_cost(run.seconds, folds.n_splits)
-    started, gains = time.perf_counter(), list[float]()
+    started, gains, steps = time.perf_counter(), list[float](), list[float]()
     for k, (train, valid) in enumerate(folds.splits[:wanted]):
         spent = time.perf_counter() - started
         if gains:
             cost = spent / len(gains)
         if seconds is not None and spent + cost > seconds:
             break
-        pred = _replica(prepared, train, valid, params, refit, low_rate, run.seed)
-        if pred is None:
-            return [], "not measured: a training part is too small to fold again"
-        gains.append(fold_score(prepared.task, valid, pred) - run.fold_scores[k])
+        replica = _replica(prepared, train, valid, params, refit, low_rate, run.seed)
+        if replica is None:
+            return [], [], "not measured: a training part is too small to fold again"
+        delivered, singles = replica
+        task = prepared.task
+        one_inner = float(np.mean([fold_score(task, valid, p) for p in singles]))
+        steps.append(run.fold_scores[k] - one_inner)
+        gains.append(fold_score(task, valid, delivered) - run.fold_scores[k] + steps[-1])
     if not gains:
-        return [], "not measured: no time left in the budget"
-    return gains, (f"the delivery ({refit}) replicated inside {len(gains)} of "
-                   f"{folds.n_splits} training parts")
+        return [], [], "not measured: no time left in the budget"
+    return gains, steps, (f"the delivery ({refit}) replicated inside {len(gains)} of "
+                          f"{folds.n_splits} training parts, plus one learning-curve step")
 
 
 def _replica(prepared: Prepared, train: np.ndarray, valid: np.ndarray, params: dict[str, Any],
-             refit: str, low_rate: float, seed: int) -> np.ndarray | None:
-    """The delivery redone on the ``train`` rows only, predicting the ``valid`` rows; None
-    where the part is too small to fold again."""
+             refit: str, low_rate: float, seed: int
+             ) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    """The delivery redone on the ``train`` rows only, predicting the ``valid`` rows, and
+    each inner fold model's own predictions of them; None where the part is too small to
+    fold again."""
     task = prepared.task
     part = _part(task, train)
     try:
@@ -101,13 +112,17 @@ def _replica(prepared: Prepared, train: np.ndarray, valid: np.ndarray, params: d
     backend: Backend = make_backend(prepared.spec, part, folds, prepared.backend.settings,
                                     prepared.space)
     run = cross_validate(backend, params, seed)
-    fold_members = [] if refit == "full" else [(f.model, f.n_rounds) for f in run.fits]
+    inner = [(f.model, f.n_rounds) for f in run.fits]
     full_members = []
     if refit != "folds":
         slow, rounds = slowed(params, backend.refit_rounds(run.mean_rounds), low_rate)
         full_members = [(backend.fit_all(slow, rounds, seed), rounds)]
-    return Ensemble(prepared.spec.predict, fold_members, task.encoder,
-                    full_members).predict_matrix(task.X[valid])
+    rows = task.X[valid]
+    delivered = Ensemble(prepared.spec.predict, [] if refit == "full" else inner,
+                         task.encoder, full_members).predict_matrix(rows)
+    singles = [Ensemble(prepared.spec.predict, [member], task.encoder, []).predict_matrix(rows)
+               for member in inner]
+    return delivered, singles
 
 
 def _part(task: Task, rows: np.ndarray) -> Task:
@@ -134,14 +149,15 @@ def gain_of(gains: list[float]) -> tuple[float, float]:
 
 
 def with_interval(task: Task, score: CVScore, oof: np.ndarray, gain: tuple[float, float],
-                  checked: int, basis: str, size: int | None, public_share: float, seed: int
-                  ) -> Estimate:
+                  checked: int, basis: str, size: int | None, public_share: float, seed: int,
+                  step: float = 0.0) -> Estimate:
     """The estimate from the CV score and the (gain, SE), its SE, and for ``size`` test rows
-    the 95% prediction interval and the public/private spread (from the ``oof`` rows)."""
+    the 95% prediction interval and the public/private spread (from the ``oof`` rows);
+    ``step``: the learning-curve step the gain includes, recorded for what it says."""
     estimate_se = float(np.hypot(score.std_error if np.isfinite(score.std_error) else 0.0,
                                  gain[1]))
     found = Estimate(score.mean, score.mean + gain[0], gain[0], gain[1], checked, basis,
-                     estimate_std_error=estimate_se)
+                     estimate_std_error=estimate_se, learning_step=step)
     if size is None:
         return found
     bounds = task.metric.bounds

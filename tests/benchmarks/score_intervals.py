@@ -44,6 +44,10 @@ def line(row: dict[str, Any]) -> dict[str, Any]:
             "width": (high - low) / abs(held),
             "closer": abs(found["delivered"] - held) < abs(info["cv_score"] - held),
             "checked": found["folds_checked"],
+            # the estimate without its learning-curve step (as measured before the step)
+            "closer_stepless": abs(found["delivered"] - found.get("learning_step", 0.0) - held)
+            < abs(info["cv_score"] - held),
+            "step": found.get("learning_step", 0.0),
             # the two things the interval adds, one at a time: the CV interval of one fold
             # model as reported before, and the same prediction interval centred on CV
             "cv_inside": info["cv_interval"][0] <= held <= info["cv_interval"][1],
@@ -81,6 +85,10 @@ def main(paths: list[str]) -> None:
               f"{sum(r['cv_inside'] for r in part)}/{len(part)}; the prediction interval "
               f"centred on the CV score instead of the delivered estimate "
               f"{sum(r['centred_cv_inside'] for r in part)}/{len(part)}")
+        print(f"  without its learning-curve step the delivered estimate is closer in "
+              f"{sum(r['closer_stepless'] for r in part)}/{len(part)}; the step's median "
+              f"{np.median([r['step'] / abs(r['held_out']) for r in part]):+.2%} of the "
+              f"held-out score")
         misses = [r for r in part if not r["inside"]]
         for r in misses:
             side = "above" if r["held_out"] > r["high"] else "below"
