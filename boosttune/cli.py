@@ -32,6 +32,7 @@ from boosttune.competition import (
     inverse_transform,
     load_competition,
     load_frames,
+    runs_dir,
     transform_target,
 )
 from boosttune.config import DEFAULT_N_TRIALS, RunConfig, build_config, default
@@ -116,8 +117,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--strict-device", action="store_true",
                      help="fail instead of falling back to the CPU")
     run.add_argument("--data-dir", help="folder the config's data paths are relative to "
-                     "(default: $BOOSTTUNE_DATA_DIR, else the config's folder)")
-    run.add_argument("--out", type=Path, default=Path("runs"), help="runs folder (runs/)")
+                     "(default: $BOOSTTUNE_DATA_DIR, else the config's folder, else on "
+                     "Kaggle the folder under /kaggle/input that holds the training file)")
+    run.add_argument("--out", type=Path, help="runs folder (default: runs/, on Kaggle "
+                     "/kaggle/working/runs/)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     _study_arguments(run)
     run.add_argument("--workers", type=int, default=1,
@@ -148,7 +151,8 @@ def _parser() -> argparse.ArgumentParser:
 
     board = commands.add_parser("leaderboard", help="compare the runs in a runs folder",
                                 description="One row per run, best first per competition.")
-    board.add_argument("runs_dir", nargs="?", type=Path, default=Path("runs"))
+    board.add_argument("runs_dir", nargs="?", type=Path,
+                       help="runs folder (default: runs/, on Kaggle /kaggle/working/runs/)")
     board.add_argument("--competition", help="only this competition")
     board.add_argument("--format", choices=FORMATS, default="table")
     board.set_defaults(command=cmd_leaderboard)
@@ -197,6 +201,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                              "search different ranges; drop it with --workers or --storage.")
     comp = load_competition(args.config)
     train, test = load_frames(comp, data_dir(args.data_dir, comp))
+    args.out = runs_dir(args.out)
     frames = _engine_frames(comp, train, test)
     configs = _checked_configs(comp, frames, test, args)  # every model, before any training
     options = _options(comp, args)
@@ -535,6 +540,7 @@ def leaderboard_rows(runs_dir: Path, competition: str | None = None,
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
+    args.runs_dir = runs_dir(args.runs_dir)
     if not args.runs_dir.is_dir():
         raise BoostTuneError(f"runs folder {args.runs_dir} does not exist.")
     skipped: list[tuple[str, str]] = []

@@ -2,8 +2,10 @@
 
 Configs are data: nothing in them is executed. An unknown key or a wrong type is an error that
 names the file, the key and what was expected. Data paths resolve against a data directory
-(``--data-dir``, else $BOOSTTUNE_DATA_DIR, else the config's folder), so one config works on
-Kaggle, on a laptop and in CI; ``sklearn:NAME`` names a dataset bundled with scikit-learn.
+(``--data-dir``, else $BOOSTTUNE_DATA_DIR, else the config's folder, else on Kaggle the one
+folder under /kaggle/input that holds the training file), so one config works on Kaggle, on a
+laptop and in CI; ``sklearn:NAME`` names a dataset bundled with scikit-learn. On Kaggle, runs
+go under /kaggle/working, the one writable folder.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ from boosttune.backends import backend_names
 from boosttune.core.errors import BoostTuneError, did_you_mean, first_line
 
 DATA_DIR_ENV = "BOOSTTUNE_DATA_DIR"
+KAGGLE_ROOT_ENV = "BOOSTTUNE_KAGGLE_ROOT"  # where /kaggle is (tests point it at a fake one)
+# where Kaggle mounts a notebook's inputs: <slug>/, and in newer layouts competitions/<slug>/
+# and datasets/<owner>/<slug>/
+KAGGLE_LAYOUTS = ("*", "competitions/*", "datasets/*/*")
 EMBEDDED = {"breast_cancer": sk_datasets.load_breast_cancer, "iris": sk_datasets.load_iris,
             "wine": sk_datasets.load_wine, "diabetes": sk_datasets.load_diabetes}
 TRANSFORMS = ("log1p",)
@@ -183,7 +189,39 @@ def data_dir(cli_value: str | Path | None, comp: Competition) -> Path:
         return Path(cli_value)
     if os.environ.get(DATA_DIR_ENV):
         return Path(os.environ[DATA_DIR_ENV])
-    return comp.source.parent
+    train = comp.data["train"]
+    local = comp.source.parent
+    if (train.startswith("sklearn:") or Path(train).is_absolute() or (local / train).exists()
+            or not (kaggle_root() / "input").is_dir()):
+        return local
+    return kaggle_input_dir(comp, train) or local
+
+
+def kaggle_root() -> Path:
+    return Path(os.environ.get(KAGGLE_ROOT_ENV) or "/kaggle")
+
+
+def kaggle_input_dir(comp: Competition, train: str) -> Path | None:
+    """The folder under /kaggle/input holding ``train`` (one named as the competition where
+    several do); None where none does."""
+    inputs = kaggle_root() / "input"
+    found = sorted({path.parent for layout in KAGGLE_LAYOUTS
+                    for path in inputs.glob(f"{layout}/{train}")})
+    named = [folder for folder in found if folder.name == comp.name]
+    if len(found) > 1 and len(named) != 1:
+        raise BoostTuneError(
+            f"{comp.source}: {len(found)} folders under {inputs} hold {train}: "
+            f"{[str(f) for f in found]}; pass --data-dir to choose one.")
+    return named[0] if named else (found[0] if found else None)
+
+
+def runs_dir(cli_value: Path | None) -> Path:
+    """``--out``, else runs/ under /kaggle/working on Kaggle (the one writable folder), else
+    runs/ here."""
+    if cli_value is not None:
+        return cli_value
+    working = kaggle_root() / "working"
+    return working / "runs" if working.is_dir() else Path("runs")
 
 
 def load_frames(comp: Competition, directory: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:

@@ -20,7 +20,7 @@ from boosttune.core.folds import Folds
 from boosttune.core.manifest import Manifest
 from boosttune.core.results import CVScore, Kept, Members, NestedReport, Predict
 from boosttune.core.task import FeatureEncoder, as_frame
-from boosttune.io.report import Report, build_report
+from boosttune.io.report import Report, build_report, summary_html
 from boosttune.io.rundir import RunFiles, load_study, read_run, write_run
 
 
@@ -112,6 +112,13 @@ class TuneResult:
             )
         return self.ensemble.predict(X)
 
+    def encode(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
+        """``X`` as ``params`` expect it: text and categorical columns as pandas categories
+        in the training order, so ``XGBClassifier(**result.params).fit(result.encode(X), y)``
+        (``enable_categorical``) and LightGBM's estimators take it as boosttune trained."""
+        encoder = FeatureEncoder(self.manifest.features, self.manifest.categories)
+        return encoder.frame(as_frame(X, "new"), "data to encode")
+
     def save(self, path: str | Path) -> Path:
         """Write the run directory (every file atomically, the manifest last, with the export
         time in its ``timing['stages']['export']``)."""
@@ -147,6 +154,9 @@ class TuneResult:
             manifest=manifest, evaluation=manifest.evaluation, selection=files.selection,
             nested=nested, curves=files.curves, study=load_study(folder, manifest),
             members=files.ensemble or [])
+
+    def _repr_html_(self) -> str:
+        return summary_html(self)
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={_short(v)}" for k, v in self.best_params.items())

@@ -89,6 +89,13 @@ class _BoostTuneEstimator(BaseEstimator):
         tags.non_deterministic = False
         return tags
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        """sklearn's view of the estimator, and once fitted, the run's summary below it."""
+        bundle: dict[str, str] = super()._repr_mimebundle_(**kwargs)
+        if "text/html" in bundle and hasattr(self, "result_"):
+            bundle["text/html"] += self.result_._repr_html_()
+        return bundle
+
     def fit(self, X: Any, y: Any, groups: Any = None, sample_weight: Any = None) -> Any:
         """Tune on (X, y) with cross-validation, then predict with the fold models
         (``refit='folds'``), one model per seed fit on all rows (``'full'``), or both at half

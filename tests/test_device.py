@@ -162,3 +162,68 @@ def test_gpu_trains_on_the_gpu_and_agrees_with_the_cpu(breast_cancer: pd.DataFra
                   **FAST)
     assert gpu.manifest.device in ("cuda", "opencl")
     assert abs(gpu.score.mean - cpu.score.mean) < 0.01
+
+
+@pytest.mark.parametrize(("listed", "count"), [("0,1", 2), ("", 0), ("1,-1,2", 1),
+                                               ("GPU-aa11, GPU-bb22", 2), ("3", 1)])
+def test_visible_gpus_follow_cuda_visible_devices(monkeypatch: pytest.MonkeyPatch, listed: str,
+                                                  count: int) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", listed)
+    assert dev.visible_gpus() == count
+
+
+def test_trials_run_one_per_gpu_each_pinned_in_its_librarys_words() -> None:
+    cases = {"xgboost": ({"device": "cuda"}, "device", ["cuda:0", "cuda:1"]),
+             "lightgbm": ({"device_type": "gpu", "gpu_device_id": 0}, "gpu_device_id", [0, 1]),
+             "catboost": ({"task_type": "GPU"}, "devices", ["0", "1"])}
+    for model, (params, key, wanted) in cases.items():
+        slots = dev.one_per_gpu(dev.Device("gpu", "cuda", params), n_gpus=2)
+        assert [s.params[key] for s in slots] == wanted, model
+        assert [dev.gpu_index(s) for s in slots] == [0, 1]
+    assert dev.one_per_gpu(dev.CPU, n_gpus=2) == [dev.CPU]
+    one = dev.Device("gpu", "cuda", {"device": "cuda"})
+    assert dev.one_per_gpu(one, n_gpus=1) == [one]  # one GPU: the probe's device as it is
+
+
+def test_the_lock_is_per_gpu_named_as_the_machine_numbers_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
+    assert dev.physical_gpu(1) == "3"
+    first, second = dev.one_per_gpu(dev.Device("gpu", "cuda", {"device": "cuda"}))
+    inside = threading.Event()
+    overlapped: list[bool] = []
+
+    def hold_first() -> None:
+        with dev.one_at_a_time(first):
+            inside.set()
+            time.sleep(0.5)
+
+    holder = threading.Thread(target=hold_first)
+    holder.start()
+    inside.wait()
+    with dev.one_at_a_time(second):  # another GPU: it does not wait for the first
+        overlapped.append(holder.is_alive())
+    holder.join()
+    assert overlapped == [True]
+
+
+def test_a_multi_gpu_search_gives_each_trial_at_once_a_backend_on_its_own_gpu(
+        breast_cancer: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    from boosttune.config import build_config
+    from boosttune.pipeline.prepare import prepare
+    from boosttune.search.budget import Budget
+    from boosttune.search.objective import Objective, parallel_trials
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    gpu = dev.Device("gpu", "cuda", {"device": "cuda"})
+    prepared = prepare(breast_cancer, "target", None,
+                       build_config(model="xgboost", device=gpu), 0.0)
+    objective = Objective(prepared.backend, prepared.space, 0, Budget(None, 0.0), device=gpu)
+    assert parallel_trials(objective, allowed=True) == 1  # the first trial runs alone
+    objective.best_run = object()  # type: ignore[assignment]  (any finished trial)
+    assert parallel_trials(objective, allowed=True) == 2
+    assert parallel_trials(objective, allowed=False) == 1
+    taken = [objective._take_backend(), objective._take_backend()]
+    assert [objective._devices[id(b)].params["device"] for b in taken] == ["cuda:0", "cuda:1"]
+    assert taken[1].settings.device_params == {"device": "cuda:1"}
+    assert taken[0].settings.device_params == {"device": "cuda"}  # the probe's: GPU 0

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -91,13 +91,64 @@ def nvidia_gpu_present() -> bool:
         or shutil.which("nvidia-smi") is not None
 
 
+def visible_gpus() -> int:
+    """NVIDIA GPUs this process may use: CUDA_VISIBLE_DEVICES where set, else the driver's."""
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        # CUDA stops at the first entry that names no device ("-1" hides them all)
+        entries = [e.strip() for e in listed.split(",") if e.strip()]
+        return next((i for i, e in enumerate(entries) if e.startswith("-")), len(entries))
+    found = Path("/proc/driver/nvidia/gpus")
+    return len(list(found.iterdir())) if found.is_dir() else 0
+
+
+def on_gpu(device: Device, index: int) -> Device:
+    """``device`` pinned to GPU ``index`` (in this process's numbering), in the words of the
+    library its params are for: XGBoost's ``device="cuda:i"``, LightGBM's ``gpu_device_id``,
+    CatBoost's ``devices``."""
+    params = dict(device.params)
+    if str(params.get("device", "")).startswith("cuda"):
+        params["device"] = f"cuda:{index}"
+    elif params.get("task_type") == "GPU":
+        params["devices"] = str(index)
+    else:
+        params["gpu_device_id"] = index
+    return replace(device, params=params, name=f"GPU {index}")
+
+
+def gpu_index(device: Device) -> int:
+    """The GPU ``device`` trains on (0 where its params do not say)."""
+    params = device.params
+    named = str(params.get("device", ""))
+    if named.startswith("cuda:"):
+        return int(named.removeprefix("cuda:"))
+    return int(params.get("gpu_device_id", params.get("devices", 0)))
+
+
+def physical_gpu(index: int) -> str:
+    """The machine's name of this process's GPU ``index`` (CUDA_VISIBLE_DEVICES renumbers
+    them), so that processes shown different GPUs lock the one they really use."""
+    listed = [e.strip() for e in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")]
+    return listed[index] if index < len(listed) and listed[index] else str(index)
+
+
+def one_per_gpu(device: Device, n_gpus: int | None = None) -> list[Device]:
+    """The devices trials run on at once: one per visible GPU, each pinned to its own (a
+    booster trains on one GPU, so two Kaggle T4s run two trials); the CPU: one."""
+    count = visible_gpus() if n_gpus is None else n_gpus
+    if not device.is_gpu or count < 2:
+        return [device]
+    return [on_gpu(device, i) for i in range(count)]
+
+
 @contextlib.contextmanager
 def one_at_a_time(device: Device) -> Iterator[None]:
-    """Hold the GPU for one trial at a time across every process of this user on this machine."""
+    """Hold ``device``'s GPU for one trial at a time across every process of this user on
+    this machine."""
     if not device.is_gpu:
         yield
         return
-    gpu = str(device.params.get("gpu_device_id", 0))
+    gpu = physical_gpu(gpu_index(device))
     path = Path(tempfile.gettempdir()) / f"boosttune-gpu{gpu}-{os.getuid()}.lock"
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

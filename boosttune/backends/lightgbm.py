@@ -136,7 +136,8 @@ class LightGBMBackend(Backend):
         native = self.native_params(params, seed=0)
         run_keys = {*RUN_KEYS, *self.settings.device_params}  # params.json loads on any machine
         exported = {SKLEARN_NAMES.get(k, k): v for k, v in native.items() if k not in run_keys}
-        return {**exported, "n_estimators": n_rounds}
+        # silent, as boosttune trains: else LGBMClassifier(**params).fit warns once per tree
+        return {**exported, "n_estimators": n_rounds, "verbosity": -1}
 
 
 def predict_average(members: list[tuple[Any, int]], X: np.ndarray,

@@ -66,6 +66,20 @@ class FeatureEncoder:
             matrix[:, j] = self._encode_column(frame[name], name, what)
         return matrix
 
+    def frame(self, frame: pd.DataFrame, what: str = "data") -> pd.DataFrame:
+        """The training columns of ``frame`` as the libraries' sklearn estimators take them:
+        numbers as floats, categorical columns as pandas categories in the training order (so
+        their codes are the ones boosttune trained with; unseen values become missing)."""
+        matrix = self.transform(frame, what)
+        columns: dict[str, Any] = {}
+        for j, name in enumerate(self.columns):
+            if name in self.categories:
+                codes = np.where(np.isnan(matrix[:, j]), -1, matrix[:, j]).astype(np.int64)
+                columns[name] = pd.Categorical.from_codes(codes, self.categories[name])
+            else:
+                columns[name] = matrix[:, j]
+        return pd.DataFrame(columns, index=frame.index)
+
     def _encode_column(self, column: pd.Series, name: str, what: str) -> np.ndarray:
         if name not in self.categories:
             try:

@@ -103,16 +103,32 @@ STYLE = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#22
          "td{font-family:monospace;white-space:pre-wrap}")
 
 
+def summary_rows(result: RunView) -> list[tuple[str, str]]:
+    """The run in words: model, task, scores, diagnosis, trials, params, shift check."""
+    manifest = result.manifest
+    return [("model", result.model), ("task", manifest.task),
+            ("score", str(result.score)),
+            ("diagnosis", result.diagnosis or "no curves in this run"),
+            ("trials", f"{manifest.n_complete} complete, {manifest.n_pruned} pruned"),
+            ("params", to_json(result.params).strip()), *_ensemble_rows(result),
+            *[("shift check", shift_text(found))
+              for found in [manifest.evaluation.get("shift")] if found]]
+
+
+def summary_html(result: RunView) -> str:
+    """The run's summary as an HTML table, for a notebook's view of a result."""
+    rows = "".join(f"<tr><th style='text-align:left;vertical-align:top'>{html.escape(k)}</th>"
+                   f"<td style='text-align:left;white-space:pre-wrap;font-family:monospace'>"
+                   f"{html.escape(v)}</td></tr>" for k, v in summary_rows(result))
+    return (f"<div><strong>boosttune {html.escape(result.model)}</strong><table>{rows}"
+            "</table><p><code>result.report()</code>: the plots; <code>result.save(path)"
+            "</code>: the run directory.</p></div>")
+
+
 def build_report(result: RunView) -> Report:
     manifest = result.manifest
-    summary = [("model", result.model), ("task", manifest.task),
-               ("score", str(result.score)),
-               ("diagnosis", result.diagnosis or "no curves in this run"),
-               ("trials", f"{manifest.n_complete} complete, {manifest.n_pruned} pruned"),
-               ("params", to_json(result.params).strip()), *_ensemble_rows(result),
-               *[("shift check", shift_text(found))
-                 for found in [manifest.evaluation.get("shift")] if found]]
-    report = Report(f"boosttune report: {manifest.competition or result.model}", summary)
+    report = Report(f"boosttune report: {manifest.competition or result.model}",
+                    summary_rows(result))
     importances = cache(lambda: _importance_table(_require_study(result)))  # fANOVA fits once
     plots: dict[str, Callable[[], Figure]] = {
         "optimization_history": lambda: _history(result.trials, result.score.direction),

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,8 +128,9 @@ def load_study(path: Path, manifest: Manifest) -> optuna.Study | None:
     if not (path / STUDY).exists():
         return None
     url = f"sqlite:///{(path / STUDY).resolve()}"
-    name = manifest.study_name or optuna.get_all_study_names(storage=url)[0]
-    return optuna.load_study(study_name=name, storage=url)
+    with quiet_optuna():
+        name = manifest.study_name or optuna.get_all_study_names(storage=url)[0]
+        return optuna.load_study(study_name=name, storage=url)
 
 
 def _copy_study(study: optuna.Study, target: Path) -> None:
@@ -135,8 +138,9 @@ def _copy_study(study: optuna.Study, target: Path) -> None:
     partial = target.with_name(f".{target.name}.partial")
     partial.unlink(missing_ok=True)
     # Optuna's Study has no public handle on its storage; copy_study needs it for in-memory ones
-    optuna.copy_study(from_study_name=study.study_name, from_storage=study._storage,
-                      to_storage=f"sqlite:///{partial.resolve()}")
+    with quiet_optuna():  # no "A new study created in RDB" line in a notebook
+        optuna.copy_study(from_study_name=study.study_name, from_storage=study._storage,
+                          to_storage=f"sqlite:///{partial.resolve()}")
     os.replace(partial, target)
 
 
@@ -151,3 +155,14 @@ def _read_if(path: Path) -> pd.DataFrame | None:
     if not path.exists():
         return None
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+
+@contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Optuna's INFO lines (study created, trial finished) off for the block."""
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(level)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,6 +14,7 @@ import optuna
 from boosttune.config import RunConfig
 from boosttune.core.errors import BoostTuneError, BudgetWarning
 from boosttune.core.metrics import Direction
+from boosttune.io.rundir import quiet_optuna
 from boosttune.pipeline import fidelity
 from boosttune.pipeline.estimate import reserved_runs
 from boosttune.pipeline.prepare import Prepared
@@ -59,7 +58,7 @@ def search(prepared: Prepared, pause_after: float | None = None) -> Searched:
     n_trials = config.trials_wanted
     if config.search.sampler == "grid" and n_trials is None:
         n_trials = grid_size(prepared.space)
-    with _quiet_optuna():
+    with quiet_optuna():
         study = _open_study(prepared)
         # data preparation counts toward the budget too
         budget = Budget(config.timeout, _extra_runs(prepared), started=prepared.started,
@@ -122,7 +121,7 @@ def _from_best_rung(searched: Searched) -> Searched:
 def resume(searched: Searched, seconds: float | None) -> None:
     """Go on with a paused search for ``seconds`` more (its finalize included)."""
     searched.objective.budget.restart(seconds)
-    with _quiet_optuna():
+    with quiet_optuna():
         _run(searched.study, searched.objective, searched.n_trials, searched.config)
 
 
@@ -192,11 +191,3 @@ def _open_study(prepared: Prepared) -> optuna.Study:
     return study
 
 
-@contextmanager
-def _quiet_optuna() -> Iterator[None]:
-    level = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        yield
-    finally:
-        optuna.logging.set_verbosity(level)

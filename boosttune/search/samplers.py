@@ -3,6 +3,7 @@ one fold by fold."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
 
 import numpy as np
@@ -30,14 +31,10 @@ def make_sampler(sampler: str | optuna.samplers.BaseSampler, seed: int,
     if sampler == "qmc":
         return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
     if sampler == "cmaes":
+        needs("cmaes", "sampler='cmaes'", "cmaes")
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
     if sampler == "gp":
-        try:
-            import torch  # noqa: F401  (GPSampler needs it)
-        except ImportError:
-            raise BoostTuneError(
-                "sampler='gp' needs PyTorch: pip install torch, or choose another sampler."
-            ) from None
+        needs("torch", "sampler='gp'", None)
         return optuna.samplers.GPSampler(seed=seed)
     raise BoostTuneError(
         f"The 'sampler' parameter must be one of {list(SAMPLERS)} or an Optuna sampler; got "
@@ -107,3 +104,11 @@ def _fold_scores(trial: optuna.trial.FrozenTrial) -> np.ndarray:
 
 def grid_size(space: SearchSpace) -> int:
     return math.prod(len(v) for v in space.grid(GRID_POINTS).values())
+
+
+def needs(module: str, feature: str, extra: str | None) -> None:
+    """Refuse ``feature`` with the install line where the optional ``module`` is missing."""
+    if importlib.util.find_spec(module) is not None:
+        return
+    install = f'pip install "boosttune[{extra}]"' if extra else f"pip install {module}"
+    raise BoostTuneError(f"{feature} needs {module}: {install}, or choose another sampler.")
