@@ -121,8 +121,9 @@ def test_exported_params_load_into_sklearn_wrappers(breast_cancer, iris, capfd):
 
 
 def test_encode_makes_text_columns_categories_the_exported_params_fit_on(adult, tmp_path):
-    X, y = adult.drop(columns="class"), adult["class"]
+    X = adult.drop(columns="class")
     result = bt.tune(adult, "class", model="xgboost", **FAST)
+    y = result.class_codes(adult["class"])
     assert result.params["enable_categorical"] is True
     with pytest.raises(ValueError, match="must be int, float, bool or category"):
         xgb.XGBClassifier(**result.params).fit(X, y)  # why encode is needed
@@ -130,7 +131,7 @@ def test_encode_makes_text_columns_categories_the_exported_params_fit_on(adult, 
     assert list(encoded.columns) == list(X.columns)
     assert list(encoded["workclass"].cat.categories) == result.manifest.categories["workclass"]
     assert encoded["workclass"].isna().sum() == X["workclass"].isna().sum()
-    model = xgb.XGBClassifier(**result.params).fit(encoded, result.class_codes(y))
+    model = xgb.XGBClassifier(**result.params).fit(encoded, y)
     assert model.get_booster().num_boosted_rounds() == result.params["n_estimators"]
     unseen = X.head(3).assign(workclass="never seen")
     with pytest.warns(UserWarning, match="not seen in training"):
@@ -185,7 +186,7 @@ def test_samplers_by_name(breast_cancer, sampler):
 def test_the_cmaes_sampler_runs_where_its_extra_is_installed_and_says_how_elsewhere(
         breast_cancer):
     # both environments of CI: the full one has the extra, the Kaggle-pinned one does not
-    run = {"sampler": "cmaes", **{**FAST, "n_trials": 2}}
+    run = {"search": bt.Search(sampler="cmaes"), **{**FAST, "n_trials": 2}}
     if importlib.util.find_spec("cmaes") is None:
         with pytest.raises(bt.BoostTuneError, match=r'pip install "boosttune\[cmaes\]"'):
             bt.tune(breast_cancer, "target", **run)
