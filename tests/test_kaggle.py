@@ -16,6 +16,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 import boosttune as bt
+from boosttune.competition import data_dir, load_competition, runs_dir
 from tests.conftest import FAST
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,24 +66,28 @@ def test_on_kaggle_the_cli_reads_kaggle_input_and_writes_kaggle_working(tmp_path
     submission = pd.read_csv(run / "submission.csv")
     assert list(submission["id"]) == list(range(450, 569))
     assert not (elsewhere / "runs").exists()
-    # both overridable: --out, and --data-dir (which a missing file then names)
-    done = _run(kaggle, config, "--out", tmp_path / "mine", cwd=elsewhere)
-    assert done.returncode == 0 and len(list((tmp_path / "mine").iterdir())) == 1
-    done = _run(kaggle, config, "--data-dir", tmp_path, cwd=elsewhere)
+    # both overridable: --data-dir (which a missing file then names), and --out
+    done = _run(kaggle, config, "--data-dir", tmp_path, "--out", tmp_path / "mine",
+                cwd=elsewhere)
     assert done.returncode == 2 and f"{tmp_path / 'train.csv'} does not exist" in done.stderr
+    assert runs_dir(tmp_path / "mine") == tmp_path / "mine"
 
 
-def test_two_kaggle_inputs_holding_the_training_file_are_refused_by_name(tmp_path):
+def test_two_kaggle_inputs_holding_the_training_file_are_refused_by_name(tmp_path,
+                                                                         monkeypatch):
     kaggle, config = _kaggle(tmp_path)
+    monkeypatch.setenv("BOOSTTUNE_KAGGLE_ROOT", str(kaggle))
+    monkeypatch.delenv("BOOSTTUNE_DATA_DIR", raising=False)
     other = kaggle / "input" / "datasets" / "someone" / "extra"
     other.mkdir(parents=True)
     (other / "train.csv").write_text("a,b\n1,2\n")
+    comp = load_competition(config)
     # the one named as the competition wins
-    assert _run(kaggle, config, cwd=tmp_path).returncode == 0
+    assert data_dir(None, comp) == kaggle / "input" / "competitions" / "playground"
     (kaggle / "input" / "competitions" / "playground").rename(kaggle / "input" / "pg")
-    done = _run(kaggle, config, cwd=tmp_path)
-    assert done.returncode == 2
-    assert "2 folders under" in done.stderr and "pass --data-dir" in done.stderr
+    with pytest.raises(bt.BoostTuneError, match=r"2 folders under .* pass --data-dir"):
+        data_dir(None, comp)
+    assert data_dir(tmp_path, comp) == tmp_path  # --data-dir decides
 
 
 def test_outside_a_terminal_progress_is_plain_lines(breast_cancer, capsys):

@@ -87,7 +87,7 @@ def test_kill_9_mid_study_resumes_losing_at_most_the_trial_in_flight(tmp_path: P
     process = subprocess.Popen(
         [sys.executable, "-m", "boosttune", "run", str(CONFIG), "--models", "lightgbm",
          "--quiet", "--threads", "1", "--trials", "30", "--seeds", "1", "--out", str(runs)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(tmp_path / "stderr").open("w"))
     url, done_before = "", []
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
@@ -102,7 +102,8 @@ def test_kill_9_mid_study_resumes_losing_at_most_the_trial_in_flight(tmp_path: P
             if len(done_before) >= 4:
                 break
         time.sleep(0.2)
-    assert process.poll() is None, "the run ended before it could be killed"
+    assert process.poll() is None, ("the run ended before it could be killed: "
+                                    + (tmp_path / "stderr").read_text()[-2000:])
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     run_dir = next(runs.glob("breast_cancer-lightgbm-*"))
