@@ -205,7 +205,8 @@ def kaggle_input_dir(comp: Competition, train: str) -> Path | None:
     """The folder under /kaggle/input holding ``train`` (one named as the competition where
     several do); None where none does."""
     inputs = kaggle_root() / "input"
-    found = sorted({path.parent for layout in KAGGLE_LAYOUTS
+    depth = len(Path(train).parts)  # train = "data/train.csv": the slug is two levels up
+    found = sorted({path.parents[depth - 1] for layout in KAGGLE_LAYOUTS
                     for path in inputs.glob(f"{layout}/{train}")})
     named = [folder for folder in found if folder.name == comp.name]
     if len(found) > 1 and len(named) != 1:

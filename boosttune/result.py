@@ -117,7 +117,10 @@ class TuneResult:
         in the training order, so ``XGBClassifier(**result.params).fit(result.encode(X), y)``
         (``enable_categorical``) and LightGBM's estimators take it as boosttune trained."""
         encoder = FeatureEncoder(self.manifest.features, self.manifest.categories)
-        return encoder.frame(as_frame(X, "new"), "data to encode")
+        encoded = encoder.frame(as_frame(X, "new"), "data to encode")
+        if isinstance(X, pd.DataFrame):
+            encoded.index = X.index  # rows stay aligned with X and y
+        return encoded
 
     def save(self, path: str | Path) -> Path:
         """Write the run directory (every file atomically, the manifest last, with the export

@@ -190,21 +190,27 @@ def test_the_lock_is_per_gpu_named_as_the_machine_numbers_them(
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
     assert dev.physical_gpu(1) == "3"
     first, second = dev.one_per_gpu(dev.Device("gpu", "cuda", {"device": "cuda"}))
-    inside = threading.Event()
-    overlapped: list[bool] = []
+    same = dev.Device("gpu", "cuda", {"device": "cuda:0"})  # another process on GPU 0
 
-    def hold_first() -> None:
-        with dev.one_at_a_time(first):
-            inside.set()
-            time.sleep(0.5)
+    def overlaps(other: dev.Device) -> bool:
+        """Whether ``other`` gets its lock while ``first`` holds its own."""
+        inside = threading.Event()
 
-    holder = threading.Thread(target=hold_first)
-    holder.start()
-    inside.wait()
-    with dev.one_at_a_time(second):  # another GPU: it does not wait for the first
-        overlapped.append(holder.is_alive())
-    holder.join()
-    assert overlapped == [True]
+        def hold_first() -> None:
+            with dev.one_at_a_time(first):
+                inside.set()
+                time.sleep(0.5)
+
+        holder = threading.Thread(target=hold_first)
+        holder.start()
+        assert inside.wait(timeout=30)
+        with dev.one_at_a_time(other):
+            alive = holder.is_alive()
+        holder.join(timeout=30)
+        return alive
+
+    assert overlaps(second)  # another GPU: it does not wait for the first
+    assert not overlaps(same)  # the same GPU: it waits
 
 
 def test_a_multi_gpu_search_gives_each_trial_at_once_a_backend_on_its_own_gpu(
@@ -226,4 +232,4 @@ def test_a_multi_gpu_search_gives_each_trial_at_once_a_backend_on_its_own_gpu(
     taken = [objective._take_backend(), objective._take_backend()]
     assert [objective._devices[id(b)].params["device"] for b in taken] == ["cuda:0", "cuda:1"]
     assert taken[1].settings.device_params == {"device": "cuda:1"}
-    assert taken[0].settings.device_params == {"device": "cuda"}  # the probe's: GPU 0
+    assert taken[0].settings.device_params == {"device": "cuda:0"}  # pinned too

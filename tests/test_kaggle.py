@@ -70,7 +70,28 @@ def test_on_kaggle_the_cli_reads_kaggle_input_and_writes_kaggle_working(tmp_path
     done = _run(kaggle, config, "--data-dir", tmp_path, "--out", tmp_path / "mine",
                 cwd=elsewhere)
     assert done.returncode == 2 and f"{tmp_path / 'train.csv'} does not exist" in done.stderr
-    assert runs_dir(tmp_path / "mine") == tmp_path / "mine"
+
+
+
+def test_runs_go_under_kaggle_working_unless_out_says_otherwise(tmp_path, monkeypatch):
+    kaggle, _ = _kaggle(tmp_path)
+    monkeypatch.setenv("BOOSTTUNE_KAGGLE_ROOT", str(kaggle))
+    assert runs_dir(None) == kaggle / "working" / "runs"
+    assert runs_dir(tmp_path / "mine") == tmp_path / "mine"  # --out, as test_cli's runs pass
+    (kaggle / "working").rmdir()
+    assert runs_dir(None) == Path("runs")  # not on Kaggle: runs/ here
+
+
+def test_a_training_file_in_a_subfolder_is_found_under_its_competitions_folder(tmp_path,
+                                                                               monkeypatch):
+    kaggle, config = _kaggle(tmp_path)
+    monkeypatch.setenv("BOOSTTUNE_KAGGLE_ROOT", str(kaggle))
+    monkeypatch.delenv("BOOSTTUNE_DATA_DIR", raising=False)
+    slug = kaggle / "input" / "competitions" / "playground"
+    (slug / "data").mkdir()
+    (slug / "train.csv").rename(slug / "data" / "train.csv")
+    config.write_text(CONFIG.replace('"train.csv"', '"data/train.csv"'))
+    assert data_dir(None, load_competition(config)) == slug
 
 
 def test_two_kaggle_inputs_holding_the_training_file_are_refused_by_name(tmp_path,

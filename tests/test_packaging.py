@@ -5,6 +5,7 @@ installed with --no-index into a fresh environment on top of what the image (thi
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
 import tomllib
@@ -47,10 +48,14 @@ def test_the_wheel_installs_offline_from_a_folder_holding_only_itself(tmp_path):
     _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, ROOT,
          cwd=tmp_path)
     assert [p.name.split("-")[0] for p in wheels.iterdir()] == ["boosttune"]
-    # the fresh environment sees what the image has (this environment's packages) and
-    # nothing else: no index, no network, only the folder
-    _run(sys.executable, "-m", "venv", "--system-site-packages", tmp_path / "env", cwd=tmp_path)
+    # the fresh environment sees what the image has (this environment's packages, as plain
+    # paths: their .pth files, an editable boosttune's among them, are not run) and nothing
+    # else: no index, no network, only the folder
+    _run(sys.executable, "-m", "venv", tmp_path / "env", cwd=tmp_path)
     python = tmp_path / "env" / "bin" / "python"
+    fresh_site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_paths()"
+                           "['purelib'])", cwd=tmp_path).strip())
+    (fresh_site / "image.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIP_INDEX_URL")}
     _run(python, "-m", "pip", "install", "-q", "--no-index", "--find-links", wheels,
          "--no-deps", "--force-reinstall", "boosttune", cwd=tmp_path, env=env)

@@ -93,13 +93,15 @@ def nvidia_gpu_present() -> bool:
 
 def visible_gpus() -> int:
     """NVIDIA GPUs this process may use: CUDA_VISIBLE_DEVICES where set, else the driver's."""
-    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if listed is not None:
-        # CUDA stops at the first entry that names no device ("-1" hides them all)
-        entries = [e.strip() for e in listed.split(",") if e.strip()]
-        return next((i for i, e in enumerate(entries) if e.startswith("-")), len(entries))
     found = Path("/proc/driver/nvidia/gpus")
-    return len(list(found.iterdir())) if found.is_dir() else 0
+    present = len(list(found.iterdir())) if found.is_dir() else None
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is None:
+        return present or 0
+    # CUDA stops at the first entry that names no device ("-1" hides them all)
+    entries = [e.strip() for e in listed.split(",") if e.strip()]
+    count = next((i for i, e in enumerate(entries) if e.startswith("-")), len(entries))
+    return count if present is None else min(count, present)
 
 
 def on_gpu(device: Device, index: int) -> Device:
@@ -107,7 +109,7 @@ def on_gpu(device: Device, index: int) -> Device:
     library its params are for: XGBoost's ``device="cuda:i"``, LightGBM's ``gpu_device_id``,
     CatBoost's ``devices``."""
     params = dict(device.params)
-    if str(params.get("device", "")).startswith("cuda"):
+    if str(params.get("device", "")).startswith(("cuda", "gpu")):
         params["device"] = f"cuda:{index}"
     elif params.get("task_type") == "GPU":
         params["devices"] = str(index)
@@ -117,12 +119,11 @@ def on_gpu(device: Device, index: int) -> Device:
 
 
 def gpu_index(device: Device) -> int:
-    """The GPU ``device`` trains on (0 where its params do not say)."""
+    """The GPU ``device`` trains on (0 where its params do not say one GPU by number)."""
     params = device.params
-    named = str(params.get("device", ""))
-    if named.startswith("cuda:"):
-        return int(named.removeprefix("cuda:"))
-    return int(params.get("gpu_device_id", params.get("devices", 0)))
+    named = str(params.get("device", params.get("gpu_device_id", params.get("devices", 0))))
+    number = named.rpartition(":")[2]
+    return int(number) if number.isdigit() else 0
 
 
 def physical_gpu(index: int) -> str:
@@ -136,8 +137,9 @@ def one_per_gpu(device: Device, n_gpus: int | None = None) -> list[Device]:
     """The devices trials run on at once: one per visible GPU, each pinned to its own (a
     booster trains on one GPU, so two Kaggle T4s run two trials); the CPU: one."""
     count = visible_gpus() if n_gpus is None else n_gpus
-    if not device.is_gpu or count < 2:
-        return [device]
+    devices = str(device.params.get("devices", ""))
+    if not device.is_gpu or count < 2 or (not devices.isdigit() and devices):
+        return [device]  # the CPU, one GPU, or CatBoost given several GPUs by the user
     return [on_gpu(device, i) for i in range(count)]
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import optuna
 
 from boosttune.backends.base import Backend, BudgetExhausted
-from boosttune.backends.device import CPU, Device, one_at_a_time, one_per_gpu
+from boosttune.backends.device import CPU, Device, gpu_index, one_at_a_time, one_per_gpu
 from boosttune.core.errors import BoostTuneError, first_line
 from boosttune.core.metrics import Direction
 from boosttune.core.results import CVRun
@@ -61,7 +61,7 @@ class Objective:
     def __post_init__(self) -> None:
         self._free.append(self.backend)
         self.gpus = one_per_gpu(self.device)  # one trial at a time on each
-        self._devices[id(self.backend)] = self.gpus[0]
+        self._place(self.backend)
 
     def __call__(self, trial: optuna.Trial) -> float:
         mark_worker(trial)  # first: a trial killed before its mark is failed by its age
@@ -127,8 +127,19 @@ class Objective:
         """A second backend, its datasets built, for a trial running beside another (made
         here rather than by ``_take_backend``, whose copy would bin every row again)."""
         with self._lock:
+            self._place(backend)
             self._free.append(backend)
             self._copies.append(backend)
+
+    def _place(self, backend: Backend) -> None:
+        """Pin ``backend`` to the first GPU no other backend holds (on several GPUs), with
+        device params of its own; else it trains where the run's device says."""
+        if len(self.gpus) < 2:
+            return
+        held = {gpu_index(d) for d in self._devices.values()}
+        device = next((d for d in self.gpus if gpu_index(d) not in held), self.gpus[0])
+        backend.settings = replace(backend.settings, device_params=dict(device.params))
+        self._devices[id(backend)] = device
 
     def _take_backend(self) -> Backend:
         """A backend no other trial is using: native datasets are not documented as safe to
@@ -138,11 +149,8 @@ class Objective:
             if self._free:
                 return self._free.pop()
             copy = self.backend.copy()
+            self._place(copy)
             self._copies.append(copy)
-            if len(self.gpus) > 1:  # the next GPU, with settings (device params) of its own
-                device = self.gpus[len(self._copies) % len(self.gpus)]
-                copy.settings = replace(copy.settings, device_params=dict(device.params))
-                self._devices[id(copy)] = device
             return copy
 
     @property
@@ -223,11 +231,12 @@ def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
         if parallel and objective.best_run is None:
             optimize(1, first_only=True)
         n_jobs = parallel_trials(objective, parallel)
-        settings.n_threads = threads // n_jobs
+        settings.n_threads = max(1, threads // n_jobs)
         objective.parallel = n_jobs
         optimize(n_jobs)
     finally:
-        settings.n_threads = threads
+        for backend in (objective.backend, *objective._copies):  # pinned copies: their own
+            backend.settings.n_threads = threads
         bar.close()
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
