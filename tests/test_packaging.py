@@ -56,7 +56,8 @@ def test_the_wheel_installs_offline_from_a_folder_holding_only_itself(tmp_path):
     fresh_site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_paths()"
                            "['purelib'])", cwd=tmp_path).strip())
     (fresh_site / "image.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIP_INDEX_URL")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "PIP_INDEX_URL", "PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL")}
     _run(python, "-m", "pip", "install", "-q", "--no-index", "--find-links", wheels,
          "--no-deps", "--force-reinstall", "boosttune", cwd=tmp_path, env=env)
     # every requirement of the installed wheel is met by the image: pip check says so
