@@ -194,20 +194,21 @@ def test_the_lock_is_per_gpu_named_as_the_machine_numbers_them(
 
     def overlaps(other: dev.Device) -> bool:
         """Whether ``other`` gets its lock while ``first`` holds its own."""
-        inside = threading.Event()
+        inside, releasing = threading.Event(), threading.Event()
 
         def hold_first() -> None:
             with dev.one_at_a_time(first):
                 inside.set()
                 time.sleep(0.5)
+                releasing.set()  # still holding: set before the lock is let go
 
         holder = threading.Thread(target=hold_first)
         holder.start()
         assert inside.wait(timeout=30)
         with dev.one_at_a_time(other):
-            alive = holder.is_alive()
+            got_it_while_held = not releasing.is_set()
         holder.join(timeout=30)
-        return alive
+        return got_it_while_held
 
     assert overlaps(second)  # another GPU: it does not wait for the first
     assert not overlaps(same)  # the same GPU: it waits
