@@ -95,13 +95,20 @@ def visible_gpus() -> int:
     """NVIDIA GPUs this process may use: CUDA_VISIBLE_DEVICES where set, else the driver's."""
     found = Path("/proc/driver/nvidia/gpus")
     present = len(list(found.iterdir())) if found.is_dir() else None
-    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    listed = _listed_gpus()
     if listed is None:
         return present or 0
-    # CUDA stops at the first entry that names no device ("-1" hides them all)
+    return len(listed) if present is None else min(len(listed), present)
+
+
+def _listed_gpus() -> list[str] | None:
+    """CUDA_VISIBLE_DEVICES's GPUs in this process's order (None where it is not set); CUDA
+    stops at the first entry that names no device ("-1" hides them all)."""
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is None:
+        return None
     entries = [e.strip() for e in listed.split(",") if e.strip()]
-    count = next((i for i, e in enumerate(entries) if e.startswith("-")), len(entries))
-    return count if present is None else min(count, present)
+    return entries[:next((i for i, e in enumerate(entries) if e.startswith("-")), len(entries))]
 
 
 def on_gpu(device: Device, index: int) -> Device:
@@ -129,8 +136,8 @@ def gpu_index(device: Device) -> int:
 def physical_gpu(index: int) -> str:
     """The machine's name of this process's GPU ``index`` (CUDA_VISIBLE_DEVICES renumbers
     them), so that processes shown different GPUs lock the one they really use."""
-    listed = [e.strip() for e in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")]
-    return listed[index] if index < len(listed) and listed[index] else str(index)
+    listed = _listed_gpus() or []
+    return listed[index] if index < len(listed) else str(index)
 
 
 def one_per_gpu(device: Device, n_gpus: int | None = None) -> list[Device]:

@@ -70,8 +70,7 @@ class Report:
         return self._pngs
 
     def html(self) -> str:
-        rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-                       for k, v in self.summary)
+        rows = _rows(self.summary)
         sections = [f"<section><h2>{html.escape(name.replace('_', ' '))}</h2>"
                     f'<img alt="{html.escape(name)}" src="data:image/png;base64,'
                     f'{base64.b64encode(png).decode()}"></section>'
@@ -117,12 +116,18 @@ def summary_rows(result: RunView) -> list[tuple[str, str]]:
 
 def summary_html(result: RunView) -> str:
     """The run's summary as an HTML table, for a notebook's view of a result."""
-    rows = "".join(f"<tr><th style='text-align:left;vertical-align:top'>{html.escape(k)}</th>"
-                   f"<td style='text-align:left;white-space:pre-wrap;font-family:monospace'>"
-                   f"{html.escape(v)}</td></tr>" for k, v in summary_rows(result))
-    return (f"<div><strong>boosttune {html.escape(result.model)}</strong><table>{rows}"
+    return (f"<div><strong>boosttune {html.escape(result.model)}</strong><table>"
+            f"{_rows(summary_rows(result))}"
             "</table><p><code>result.report()</code>: the plots; <code>result.save(path)"
             "</code>: the run directory.</p></div>")
+
+
+def _rows(summary: list[tuple[str, str]]) -> str:
+    """The summary's (name, text) pairs as HTML table rows, laid out by the page's style or,
+    in a notebook, by their own."""
+    return "".join(f"<tr><th style='text-align:left;vertical-align:top'>{html.escape(k)}</th>"
+                   f"<td style='text-align:left;white-space:pre-wrap;font-family:monospace'>"
+                   f"{html.escape(v)}</td></tr>" for k, v in summary)
 
 
 def build_report(result: RunView) -> Report:

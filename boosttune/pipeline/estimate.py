@@ -73,7 +73,7 @@ def delivery_gains(prepared: Prepared, final: SeedAverage, params: dict[str, Any
     """Per checked outer part, within ``seconds``: the gain of delivering over that part's
     fold model, in the metric's units (the replica's score minus that fold model's, plus the
     learning-curve step); the steps alone; and how they were measured (or why not)."""
-    folds, run = prepared.folds, final.runs[0]
+    task, folds, run = prepared.task, prepared.folds, final.runs[0]
     # until one part's time is measured: twice the fits' time (datasets and predictions too)
     cost = 2 * part_cost(run.seconds, folds.n_splits)
     started, gains, steps = time.perf_counter(), list[float](), list[float]()
@@ -87,7 +87,6 @@ def delivery_gains(prepared: Prepared, final: SeedAverage, params: dict[str, Any
         if replica is None:
             return [], [], "not measured: a training part is too small to fold again"
         delivered, singles = replica
-        task = prepared.task
         one_inner = float(np.mean([fold_score(task, valid, p) for p in singles]))
         steps.append(run.fold_scores[k] - one_inner)
         gains.append(fold_score(task, valid, delivered) - run.fold_scores[k] + steps[-1])

@@ -56,7 +56,6 @@ class Objective:
     _copies: list[Backend] = field(default_factory=list, repr=False)
     _fixed_checked: bool = field(default=False, repr=False)
     gpus: list[Device] = field(default_factory=list, repr=False)  # one trial on each at once
-    _devices: dict[int, Device] = field(default_factory=dict, repr=False)  # by id(backend)
 
     def __post_init__(self) -> None:
         self._free.append(self.backend)
@@ -80,7 +79,7 @@ class Objective:
 
         backend = self._take_backend()
         try:
-            with one_at_a_time(self._devices.get(id(backend), self.device)):
+            with one_at_a_time(self.device_of(backend)):
                 # the first trial of a study is never cut (finalize needs one complete trial)
                 # unless a lower rung of the climb has one;
                 # the pace clock starts once the trial holds the device (GPU runs queue here)
@@ -136,10 +135,15 @@ class Objective:
         device params of its own; else it trains where the run's device says."""
         if len(self.gpus) < 2:
             return
-        held = {gpu_index(d) for d in self._devices.values()}
+        held = {gpu_index(self.device_of(b)) for b in (self.backend, *self._copies)
+                if b is not backend}
         device = next((d for d in self.gpus if gpu_index(d) not in held), self.gpus[0])
         backend.settings = replace(backend.settings, device_params=dict(device.params))
-        self._devices[id(backend)] = device
+
+    def device_of(self, backend: Backend) -> Device:
+        """The device ``backend`` trains on: the run's, with the backend's own device params
+        (a GPU of its own where trials run one per GPU)."""
+        return replace(self.device, params=backend.settings.device_params)
 
     def _take_backend(self) -> Backend:
         """A backend no other trial is using: native datasets are not documented as safe to
