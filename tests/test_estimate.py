@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import boosttune as bt
-from boosttune.core.statistics import interval
+from boosttune.core.statistics import interval, selection_optimism
 from tests.conftest import FAST
 
 
@@ -27,7 +27,7 @@ def test_the_delivered_estimate_is_measured_inside_training_parts(breast_cancer,
         assert found is not None and found.folds_checked == 3, refit
         assert refit in found.basis
         assert found.cv_score == run.score.mean
-        assert found.delivered == pytest.approx(found.cv_score + found.gain)
+        assert found.delivered == pytest.approx(found.cv_score + found.gain + found.selection)
         low, high = found.interval
         assert 0 <= low < found.delivered < high <= 1  # AUC: inside its range
         assert found.n_test == len(test)
@@ -60,6 +60,28 @@ def test_the_gain_includes_the_learning_curve_step_the_replica_is_behind(diamond
     found = bt.tune(diamonds, "price", **FAST).score.delivered
     assert found.learning_step < 0
     assert "learning-curve step" in found.basis
+
+
+def test_selection_optimism_is_how_far_the_chosen_trial_falls_behind_each_folds_best():
+    scores = np.array([[0.90, 0.80, 0.85],   # chosen: the best mean (0.85)
+                       [0.92, 0.76, 0.84],   # best on fold 0
+                       [0.88, 0.79, 0.86]])  # best on fold 2
+    mean, se = selection_optimism(scores, 0, "maximize")
+    assert mean == pytest.approx(-(0.02 + 0.0 + 0.01) / 3)
+    assert se == pytest.approx(np.std([-0.02, 0.0, -0.01], ddof=1) / np.sqrt(3))
+    # a loss: the correction raises it; one trial: nothing to correct
+    assert selection_optimism(-scores, 0, "minimize")[0] == pytest.approx(-mean)
+    assert selection_optimism(scores[:1], 0, "maximize") == (0.0, 0.0)
+
+
+def test_the_estimate_takes_off_the_chosen_trials_selection_optimism(diamonds):
+    run = bt.tune(diamonds, "price", **FAST)
+    found = run.score.delivered
+    complete = run.trials[run.trials["state"] == "COMPLETE"]
+    assert len(complete) >= 2
+    assert found.selection > 0  # RMSE: the best of several noisy scores flatters; raised
+    assert found.delivered == pytest.approx(found.cv_score + found.gain + found.selection)
+    assert "selection" in found.summary()["definition"]
 
 
 def test_without_a_test_size_there_is_an_estimate_but_no_prediction_interval(breast_cancer):

@@ -80,7 +80,7 @@ class Estimate:
     on ``n_test`` new rows; the public/private spread of a leaderboard split of those rows."""
 
     cv_score: float  # one fold model's CV mean (what CVScore.mean reports)
-    delivered: float  # the delivered predictor's estimate: cv_score + gain
+    delivered: float  # the delivered predictor's estimate: cv_score + gain + selection
     gain: float  # of delivering (averaging, refit) over one fold model, in the metric's units
     gain_std_error: float
     folds_checked: int  # outer training parts the delivery was replicated in (0: none)
@@ -92,6 +92,7 @@ class Estimate:
     public_share: float | None = None
     public_private_sd: float | None = None  # sd of public − private score at that share
     learning_step: float = 0.0  # of the gain: one fold model against one on (k−1)/k its rows
+    selection: float = 0.0  # how much choosing the trial by CV flatters it (≤ 0: flatters)
 
     def __str__(self) -> str:
         text = f"delivered predictor est. {self.delivered:.5f}"
@@ -114,14 +115,16 @@ class Estimate:
 
 
 ESTIMATE_DEFINITION = (
-    "delivered = cv_score + gain; gain: the delivery (fold-model average, refit, blend) "
-    "replicated inside outer training parts, scored on the outer rows against that part's "
-    "fold model, plus learning_step (that fold model's score minus the mean score of the "
-    "replica's inner fold models, trained on (k-1)/k of the part); interval_95: "
-    "delivered +- 1.96 sqrt(estimate_std_error^2 + test_std_error^2) on the metric's "
-    "unbounded scale (logit, log); test_std_error: "
-    "bootstrap of n_test OOF rows; public_private_sd: sd of the score difference of a "
-    "public_share / rest split of n_test bootstrapped rows")
+    "delivered = cv_score + gain + selection; selection: the chosen trial's score minus the "
+    "best score of any complete trial, fold by fold, averaged (Tibshirani & Tibshirani "
+    "2009; 0 for an ensemble, scored on held-out folds); gain: the delivery (fold-model "
+    "average, refit, blend) replicated inside outer training parts, scored on the outer "
+    "rows against that part's fold model, plus learning_step (that fold model's score "
+    "minus the mean score of the replica's inner fold models, trained on (k-1)/k of the "
+    "part); interval_95: delivered +- 1.96 sqrt(estimate_std_error^2 + test_std_error^2) "
+    "on the metric's unbounded scale (logit, log); test_std_error: bootstrap of n_test OOF "
+    "rows; public_private_sd: sd of the score difference of a public_share / rest split of "
+    "n_test bootstrapped rows")
 
 
 @dataclass

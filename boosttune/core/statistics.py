@@ -163,6 +163,24 @@ def paired_difference(runs_a: Sequence[CVRun], runs_b: Sequence[CVRun], directio
             "interval_95_high": high, "cells": len(diffs)}
 
 
+def selection_optimism(fold_scores: np.ndarray, chosen: int, direction: str
+                       ) -> tuple[float, float]:
+    """How much choosing a trial by its CV score flatters that score, from the search's own
+    fold scores (``fold_scores``: trials × folds; ``chosen``: the row chosen), after
+    Tibshirani & Tibshirani (2009): on each fold, the chosen trial's score minus the best
+    score any trial got there, averaged over the folds; with its standard error over them.
+    Signed as the correction moves the score (≤ 0 for a score to maximize); (0, 0) for one
+    trial."""
+    if len(fold_scores) < 2:
+        return 0.0, 0.0
+    sign = Direction.of(direction).sign
+    best = sign * np.max(sign * fold_scores, axis=0)
+    differences = fold_scores[chosen] - best
+    se = float(np.std(differences, ddof=1) / np.sqrt(len(differences))) \
+        if len(differences) > 1 else 0.0
+    return float(differences.mean()), se
+
+
 def summarize_runs(task: Task, folds: Folds, runs: list[CVRun]) -> SeedAverage:
     oof = np.nanmean(np.stack([r.oof for r in runs]), axis=0) if len(runs) > 1 else runs[0].oof
     return SeedAverage(runs, oof, _score(task, folds, runs, oof))

@@ -12,6 +12,11 @@ rows, the delivered ones from (k−1)/k of all rows and from all of them. That s
 model against one inner model trained on (k−1)/k of the part, both scored on the outer rows,
 is added to the gain (a step of the same row ratio, assumed to gain as much one level up).
 
+The CV score itself flatters the chosen trial: it was chosen for being the best of many
+noisy scores. That optimism is estimated from the search's own fold scores, for free
+(Tibshirani & Tibshirani, 2009): on each fold, how far the chosen trial falls behind the best
+score any trial got on that fold, averaged over the folds, and added to the estimate.
+
 The prediction interval adds to the estimate's uncertainty (the Nadeau–Bengio corrected SE of
 the CV mean, and the gain's) the noise of scoring on ``n_test`` rows, from a bootstrap of OOF
 rows; it is worked out on the metric's unbounded scale so that it stays in range. The same
@@ -46,9 +51,11 @@ RESERVED_CHECKS = 2  # outer parts whose replica the search leaves time for
 
 
 def estimate(prepared: Prepared, final: SeedAverage, params: dict[str, Any], refit: str,
-             seconds: float | None) -> Estimate | None:
+             seconds: float | None, selection: tuple[float, float] = (0.0, 0.0)
+             ) -> Estimate | None:
     """The delivered predictor's estimate, with its interval for the run's test size; None
-    when ``Evaluation.delivered`` is 0."""
+    when ``Evaluation.delivered`` is 0. ``selection``: the chosen trial's selection optimism
+    and its SE (``statistics.selection_optimism``), added to the estimate."""
     config = prepared.config
     wanted = config.evaluation.delivered
     if wanted == 0:
@@ -57,7 +64,8 @@ def estimate(prepared: Prepared, final: SeedAverage, params: dict[str, Any], ref
                                          config.finalize.low_rate, wanted, seconds)
     return with_interval(prepared.task, final.score, final.oof, gain_of(gains), len(gains),
                          basis, n_test(prepared.task, config), config.evaluation.public_share,
-                         config.seed, step=float(np.mean(steps)) if steps else 0.0)
+                         config.seed, step=float(np.mean(steps)) if steps else 0.0,
+                         selection=selection)
 
 
 def n_test(task: Task, config: RunConfig) -> int | None:
@@ -149,14 +157,16 @@ def gain_of(gains: list[float]) -> tuple[float, float]:
 
 def with_interval(task: Task, score: CVScore, oof: np.ndarray, gain: tuple[float, float],
                   checked: int, basis: str, size: int | None, public_share: float, seed: int,
-                  step: float = 0.0) -> Estimate:
-    """The estimate from the CV score and the (gain, SE), its SE, and for ``size`` test rows
-    the 95% prediction interval and the public/private spread (from the ``oof`` rows);
-    ``step``: the learning-curve step the gain includes, recorded for what it says."""
-    estimate_se = float(np.hypot(score.std_error if np.isfinite(score.std_error) else 0.0,
-                                 gain[1]))
-    found = Estimate(score.mean, score.mean + gain[0], gain[0], gain[1], checked, basis,
-                     estimate_std_error=estimate_se, learning_step=step)
+                  step: float = 0.0, selection: tuple[float, float] = (0.0, 0.0)) -> Estimate:
+    """The estimate from the CV score, the (gain, SE) and the (selection optimism, SE), its
+    SE, and for ``size`` test rows the 95% prediction interval and the public/private spread
+    (from the ``oof`` rows); ``step``: the learning-curve step the gain includes, recorded
+    for what it says."""
+    cv_se = score.std_error if np.isfinite(score.std_error) else 0.0
+    estimate_se = float(np.sqrt(cv_se ** 2 + gain[1] ** 2 + selection[1] ** 2))
+    found = Estimate(score.mean, score.mean + gain[0] + selection[0], gain[0], gain[1],
+                     checked, basis, estimate_std_error=estimate_se, learning_step=step,
+                     selection=selection[0])
     if size is None:
         return found
     bounds = task.metric.bounds

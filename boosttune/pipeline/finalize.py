@@ -7,14 +7,17 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+import optuna
 import pandas as pd
+from optuna.trial import TrialState
 from scipy import stats
 
 from boosttune.backends.base import Backend
-from boosttune.core.folds import make_folds
+from boosttune.core.folds import Folds, make_folds
 from boosttune.core.results import NestedReport, SeedAverage
 from boosttune.core.schedules import slowed
-from boosttune.core.statistics import paired_difference, summarize_runs
+from boosttune.core.statistics import paired_difference, selection_optimism, summarize_runs
 from boosttune.pipeline.curves import diagnose_curves, learning_curves
 from boosttune.pipeline.estimate import estimate
 from boosttune.pipeline.outputs import Timing, build_manifest, oof_frame, test_frame, trials_frame
@@ -61,7 +64,7 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
     delivered = _deliver(searched, final, chosen.params)
     final = replace(final, score=replace(final.score, delivered=estimate(
         prepared, final, chosen.params, delivered.refit,
-        searched.objective.budget.seconds_left())))
+        searched.objective.budget.seconds_left(), _selection(study, chosen.trial, folds))))
     test_pred = None if task.X_test is None else delivered.ensemble.predict_matrix(task.X_test)
     timing.stages["finalize"] = time.perf_counter() - started
     timing.native_seconds = searched.objective.native_seconds + sum(  # trials' copies too
@@ -88,6 +91,18 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
         curves=curves,
         kept=[] if searched.objective.pool is None else searched.objective.pool.kept,
     )
+
+
+def _selection(study: optuna.Study, chosen: int, folds: Folds) -> tuple[float, float]:
+    """The chosen trial's selection optimism (and its SE), from the fold scores of the
+    search's complete trials (see ``selection_optimism``)."""
+    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if len(t.user_attrs.get("fold_scores", ())) == folds.n_splits]
+    rows = [t.number for t in complete]
+    if chosen not in rows:
+        return 0.0, 0.0
+    scores = np.array([t.user_attrs["fold_scores"] for t in complete], dtype=float)
+    return selection_optimism(scores, rows.index(chosen), study.direction.name.lower())
 
 
 def _seed_backends(searched: Searched) -> list[Backend]:

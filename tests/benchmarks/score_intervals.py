@@ -48,6 +48,12 @@ def line(row: dict[str, Any]) -> dict[str, Any]:
             "closer_stepless": abs(found["delivered"] - found.get("learning_step", 0.0) - held)
             < abs(info["cv_score"] - held),
             "step": found.get("learning_step", 0.0),
+            # and without its selection correction (as measured before it)
+            "closer_unselected": abs(found["delivered"] - found.get("selection", 0.0) - held)
+            < abs(info["cv_score"] - held),
+            "selection": found.get("selection", 0.0),
+            "error": abs(found["delivered"] - held) / abs(held),
+            "cv_error": abs(info["cv_score"] - held) / abs(held),
             # the two things the interval adds, one at a time: the CV interval of one fold
             # model as reported before, and the same prediction interval centred on CV
             "cv_inside": info["cv_interval"][0] <= held <= info["cv_interval"][1],
@@ -89,6 +95,13 @@ def main(paths: list[str]) -> None:
               f"{sum(r['closer_stepless'] for r in part)}/{len(part)}; the step's median "
               f"{np.median([r['step'] / abs(r['held_out']) for r in part]):+.2%} of the "
               f"held-out score")
+        print(f"  without its selection correction it is closer in "
+              f"{sum(r['closer_unselected'] for r in part)}/{len(part)}; the correction's "
+              f"median {np.median([r['selection'] / abs(r['held_out']) for r in part]):+.3%} "
+              f"of the held-out score")
+        print(f"  median distance to the held-out score: delivered estimate "
+              f"{np.median([r['error'] for r in part]):.3%}, CV score "
+              f"{np.median([r['cv_error'] for r in part]):.3%}")
         misses = [r for r in part if not r["inside"]]
         for r in misses:
             side = "above" if r["held_out"] > r["high"] else "below"
