@@ -487,6 +487,9 @@ def _print_summary(comp: Competition, result: TuneResult, holdout: float | None,
                      f"{found['best_single']['model']} {found['best_single']['score']:.5f}")
     if (climb := manifest.headstart.get("fidelity")) and climb["used"]:
         lines.append(f"  fidelity: {fidelity_text(climb, manifest.search['fidelity'])}")
+    if manifest.search.get("shortened"):
+        lines.append("  shortened: the budget held no trial trained to its best round; the "
+                     "model's fold models stopped where their time ran out")
     if threads := manifest.resolved.get("threads"):
         lines.append(f"  threads: {Threads.from_record(threads).describe()}")
     if "shift" in manifest.evaluation:

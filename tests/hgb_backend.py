@@ -9,7 +9,7 @@ its staged predictions, with the task's metric and the run's patience.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, ClassVar
@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
-from boosttune.backends.base import Backend, BudgetExhausted
+from boosttune.backends.base import Backend, BudgetExhausted, Cut
 from boosttune.backends.registry import BackendSpec
 from boosttune.core import schedules
 from boosttune.core.errors import BoostTuneError
@@ -63,7 +63,7 @@ class HistGradientBoostingBackend(Backend):
 
     def _train(
         self, params: dict[str, Any], fold: int, seed: int,
-        stop: Callable[[], bool] | None,
+        stop: Cut | None,
     ) -> tuple[Any, int, dict[str, list[float]]]:
         parts = self.parts(fold)
         model = self._fit(params, parts.fit, min(self.settings.max_rounds, MAX_ITER), seed)
@@ -77,6 +77,8 @@ class HistGradientBoostingBackend(Backend):
         with _threads(model):
             for i, pred in enumerate(_staged(model, task.X[parts.stop]), start=1):
                 if stop is not None and stop():
+                    if stop.keep and best_round:
+                        break
                     raise BudgetExhausted
                 score = task.metric(y_stop, pred, w_stop)
                 scores.append(score)

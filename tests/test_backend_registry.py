@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 
 import boosttune as bt
 from boosttune.backends import backend_names, unregister_backend
-from boosttune.backends.base import BudgetExhausted, FitSettings
+from boosttune.backends.base import BudgetExhausted, Cut, FitSettings
 from boosttune.core.folds import make_folds
 from boosttune.core.task import make_task
 from tests.hgb_backend import SPEC
@@ -149,7 +149,7 @@ def test_hgb_stop_raises_budget_exhausted(cancer: pd.DataFrame) -> None:
     folds = make_folds(task, 3, seed=0)
     backend = SPEC.build(task, folds, FitSettings(max_rounds=20, early_stopping_rounds=5), {})
     with pytest.raises(BudgetExhausted):
-        backend.fit_fold({"learning_rate": 0.1}, 0, seed=0, stop=lambda: True)
+        backend.fit_fold({"learning_rate": 0.1}, 0, seed=0, stop=Cut(lambda: True))
     fit = backend.fit_fold({"learning_rate": 0.1}, 0, seed=0)
     assert 1 <= fit.n_rounds <= 20 and len(fit.curves["valid"]) >= fit.n_rounds
     assert fit.valid_pred.shape == (len(folds.splits[0][1]),)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import boosttune as bt
-from boosttune.backends.base import BudgetExhausted
+from boosttune.backends.base import BudgetExhausted, Cut
 from boosttune.config import build_config
 from boosttune.pipeline.prepare import prepare
 from tests.conftest import FAST, ROOT
@@ -62,6 +62,6 @@ def test_a_missing_catboost_says_how_to_install_it():
 def test_a_fit_stops_when_the_budget_is_spent(breast_cancer):
     prepared = prepare(breast_cancer, "target", None, build_config(model="catboost"), 0.0)
     with pytest.raises(BudgetExhausted):
-        prepared.backend.fit_fold({}, 0, 0, stop=lambda: True)
-    fit = prepared.backend.fit_fold({"learning_rate": 0.3}, 0, 0, stop=lambda: False)
+        prepared.backend.fit_fold({}, 0, 0, stop=Cut(lambda: True))
+    fit = prepared.backend.fit_fold({"learning_rate": 0.3}, 0, 0, stop=Cut(lambda: False))
     assert fit.n_rounds >= 1 and fit.valid_pred.shape == (len(prepared.folds.splits[0][1]),)

@@ -90,3 +90,25 @@ def test_group_cv_without_groups(breast_cancer):
 def test_unknown_scheme(breast_cancer):
     with pytest.raises(bt.BoostTuneError, match="cv scheme must be one of"):
         make_folds(make_task(breast_cancer, "target"), 5, "random")
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
+def test_a_fit_that_must_finish_ends_at_its_best_round_when_its_time_is_up(diamonds, model):
+    # a slow rate keeps the RMSE falling past round 40; the cut ends the fit there (keep)
+    # instead of raising, and the model predicts with its best round so far
+    from boosttune.backends.base import BudgetExhausted, Cut
+    from boosttune.config import build_config
+    from boosttune.pipeline.prepare import prepare
+
+    prepared = prepare(diamonds, "price", None, build_config(model=model), 0.0)
+    rounds = iter(range(10_000))
+    params = {"learning_rate": 0.01}
+    cut = Cut(lambda: next(rounds) >= 40, keep=True)
+    fit = prepared.backend.fit_fold(params, 0, 0, stop=cut)
+    assert cut.ended and 35 <= fit.n_rounds <= 41
+    whole = prepared.backend.fit_fold(params, 0, 0)
+    assert whole.n_rounds > 100
+    assert np.isfinite(fit.valid_pred).all() and not np.allclose(fit.valid_pred,
+                                                                 whole.valid_pred)
+    with pytest.raises(BudgetExhausted):
+        prepared.backend.fit_fold(params, 0, 0, stop=Cut(lambda: True))

@@ -19,7 +19,7 @@ from boosttune.core.task import make_task
 from boosttune.pipeline import fidelity
 from tests.conftest import FAST, shared
 
-OPTIONS = {**FAST, "n_trials": None, "timeout": 30, "metric": "auc"}  # on test_clock
+OPTIONS = {**FAST, "n_trials": None, "timeout": 60, "metric": "auc"}  # on test_clock
 
 
 @pytest.fixture

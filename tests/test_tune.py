@@ -291,14 +291,34 @@ def test_a_trial_too_slow_to_finish_in_the_budget_is_cut_early(diamonds, test_cl
     space = bt.preset("lightgbm", "fast").with_range("learning_rate", 0.0005, 0.3)
     fast = {"learning_rate": 0.3, "num_leaves": 8}
     slow = {"learning_rate": 0.0005, "num_leaves": 256, "min_child_samples": 5}
-    result = bt.tune(diamonds, "price", space=space, warm_start=[fast, slow], portfolio=False,
-                     **{**FAST, "n_trials": None, "timeout": 30, "max_rounds": 100_000},
-                     search=bt.Search(parallel_trials=False))
+    after_cut = {"learning_rate": 0.2, "num_leaves": 16}
+    result = bt.tune(diamonds, "price", space=space, warm_start=[fast, slow, after_cut],
+                     portfolio=False, search=bt.Search(parallel_trials=False),
+                     **{**FAST, "n_trials": None, "timeout": 30, "max_rounds": 100_000})
     first, cut, *after = result.study.trials
     assert first.state == optuna.trial.TrialState.COMPLETE
     assert cut.params["learning_rate"] == 0.0005
     assert cut.state == optuna.trial.TrialState.PRUNED and cut.user_attrs["stopped_by_budget"]
     assert any(t.state == optuna.trial.TrialState.COMPLETE for t in after)
+
+
+def test_a_first_trial_too_slow_for_the_budget_is_shortened_not_cut(diamonds, test_clock):
+    # the only trial (a rate of 0.0005) would boost for ~100,000 rounds; as a study's first
+    # trial it must finish, so each fold stops at its share of a quarter of the search time
+    # and keeps its best round so far: a usable model, a warning, the manifest says so
+    slow = {"learning_rate": 0.0005, "num_leaves": 256, "min_child_samples": 5}
+    space = bt.preset("lightgbm", "fast").with_range("learning_rate", 0.0005, 0.3)
+    with pytest.warns(bt.BudgetWarning, match="no trial trained to its best round"):
+        result = bt.tune(diamonds, "price", space=space, warm_start=[slow], portfolio=False,
+                         seeds=3, **{**FAST, "n_trials": 1, "timeout": 30,
+                                     "max_rounds": 100_000})
+    trial = result.study.trials[0]
+    assert trial.state == optuna.trial.TrialState.COMPLETE and trial.user_attrs["shortened"]
+    assert 10 < trial.user_attrs["n_rounds"] < 100_000
+    assert result.manifest.search["shortened"] is True
+    assert result.score.per_seed == [result.score.mean]  # used as it is: no seed re-runs
+    assert result.trials["user_attrs_shortened"].iloc[0]
+    assert np.isfinite(result.predict(diamonds.drop(columns="price").iloc[:5])).all()
 
 
 def test_trials_stay_serial_without_a_timeout_or_with_one_thread(breast_cancer):

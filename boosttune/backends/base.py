@@ -34,6 +34,23 @@ class BudgetExhausted(Exception):
 
 
 @dataclass
+class Cut:
+    """When a fit ends before early stopping would: a fit calls it every boosting round;
+    once ``due`` says so the fit is cut (it raises BudgetExhausted), or, with ``keep``, it
+    stops boosting and keeps its best round so far: a shorter but usable model (for a trial
+    that must finish, a run's first). ``ended``: it was due in some fit."""
+
+    due: Callable[[], bool]
+    keep: bool = False
+    ended: bool = False
+
+    def __call__(self) -> bool:
+        now = self.due()
+        self.ended = self.ended or now
+        return now
+
+
+@dataclass
 class FitSettings:
     early_stopping: str = "fold"
     early_stopping_rounds: int = 100
@@ -106,12 +123,10 @@ class Backend(ABC):
         fold: int,
         seed: int,
         *,
-        stop: Callable[[], bool] | None = None,
+        stop: Cut | None = None,
     ) -> FoldFit:
-        """Fit ``params`` on one fold with early stopping; predict its validation rows.
-
-        ``stop`` is polled every round; when it returns True the fit raises BudgetExhausted.
-        """
+        """Fit ``params`` on one fold with early stopping, or until ``stop`` is due; predict
+        its validation rows."""
         started = clock.now()
         model, n_rounds, curves = self._train(params, fold, seed, stop)
         valid_pred = self._predict_valid(model, fold, n_rounds)
@@ -145,8 +160,7 @@ class Backend(ABC):
 
     @abstractmethod
     def _train(
-        self, params: dict[str, Any], fold: int, seed: int,
-        stop: Callable[[], bool] | None,
+        self, params: dict[str, Any], fold: int, seed: int, stop: Cut | None,
     ) -> tuple[Any, int, dict[str, list[float]]]: ...
 
     def _build_fold(self, fold: int) -> None:  # noqa: B027 (optional: not abstract)

@@ -4,7 +4,6 @@ CatBoost's own categorical handling; its presets, portfolio, native metric names
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, ClassVar
@@ -13,7 +12,7 @@ import catboost as cb
 import numpy as np
 import pandas as pd
 
-from boosttune.backends.base import Backend, BudgetExhausted
+from boosttune.backends.base import Backend, BudgetExhausted, Cut
 from boosttune.backends.device import Probe, probe_data, silenced
 from boosttune.backends.registry import BackendSpec
 from boosttune.core import schedules
@@ -68,8 +67,7 @@ class CatBoostBackend(Backend):
         return {**base, **self.dataset_params, **searched, **self.settings.device_params}
 
     def _train(
-        self, params: dict[str, Any], fold: int, seed: int,
-        stop: Callable[[], bool] | None,
+        self, params: dict[str, Any], fold: int, seed: int, stop: Cut | None,
     ) -> tuple[Any, int, dict[str, list[float]]]:
         fit, stop_pool, _ = self._fold_pools(fold)
         watch = _StopWhen(stop)
@@ -79,7 +77,7 @@ class CatBoostBackend(Backend):
         model.fit(fit, eval_set=stop_pool, use_best_model=False,
                   early_stopping_rounds=self.settings.early_stopping_rounds,
                   callbacks=None if stop is None or on_gpu else [watch])
-        if watch.stopped:
+        if watch.stopped and stop is not None and not stop.keep:
             raise BudgetExhausted
         n_rounds = int(model.get_best_iteration() or 0) + 1
         valid = model.get_evals_result().get("validation", {})
@@ -124,7 +122,7 @@ class _StopWhen:
     """Stops training when the budget is spent (CatBoost callbacks may not raise: the fit
     checks ``stopped`` after it returns)."""
 
-    def __init__(self, stop: Callable[[], bool] | None) -> None:
+    def __init__(self, stop: Cut | None) -> None:
         self._stop = stop
         self.stopped = False
 

@@ -16,7 +16,7 @@ import lightgbm as lgb
 import numpy as np
 
 from boosttune.backends import device
-from boosttune.backends.base import Backend, BudgetExhausted
+from boosttune.backends.base import Backend, BudgetExhausted, Cut
 from boosttune.backends.device import (
     ICD_ADVICE,
     Device,
@@ -95,8 +95,7 @@ class LightGBMBackend(Backend):
         return {**base, **self.dataset_params, **native, **self.settings.device_params}
 
     def _train(
-        self, params: dict[str, Any], fold: int, seed: int,
-        stop: Callable[[], bool] | None,
+        self, params: dict[str, Any], fold: int, seed: int, stop: Cut | None,
     ) -> tuple[Any, int, dict[str, list[float]]]:
         train_set, stop_set = self._fold_datasets(fold)
         history: dict[str, Any] = {}
@@ -157,10 +156,20 @@ def _schedule(params: dict[str, Any]) -> list[Callable[..., Any]]:
         learning_rate=lambda i: schedules.rate(shape, start, i, decay))]
 
 
-def _stop_when(stop: Callable[[], bool]) -> Callable[[Any], None]:
+def _stop_when(stop: Cut) -> Callable[[Any], None]:
+    """The callback that cuts the fit, or ends it at its best round so far (it runs before
+    the early-stopping callback, so it follows the best round itself)."""
+    best: list[Any] = []  # (iteration, score on the unbounded side, the evaluation results)
+
     def callback(env: Any) -> None:
+        _, _, value, higher_is_better = env.evaluation_result_list[0][:4]
+        score = value if higher_is_better else -value
+        if not best or score > best[1]:
+            best[:] = [env.iteration, score, env.evaluation_result_list]
         if stop():
-            raise BudgetExhausted
+            if not stop.keep:
+                raise BudgetExhausted
+            raise lgb.callback.EarlyStopException(best[0], best[2])
     return callback
 
 

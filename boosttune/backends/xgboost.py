@@ -4,7 +4,6 @@ its presets, portfolio, native metric names and GPU probe (``device="cuda"``).""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, ClassVar
@@ -12,7 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 import xgboost as xgb
 
-from boosttune.backends.base import Backend, BudgetExhausted
+from boosttune.backends.base import Backend, BudgetExhausted, Cut
 from boosttune.backends.device import Probe, probe_data, silenced
 from boosttune.backends.registry import BackendSpec
 from boosttune.core import schedules
@@ -73,8 +72,7 @@ class XGBoostBackend(Backend):
         return native
 
     def _train(
-        self, params: dict[str, Any], fold: int, seed: int,
-        stop: Callable[[], bool] | None,
+        self, params: dict[str, Any], fold: int, seed: int, stop: Cut | None,
     ) -> tuple[Any, int, dict[str, list[float]]]:
         fit, stop_set, _ = self._fold_matrices(fold)
         history: dict[str, Any] = {}
@@ -83,7 +81,9 @@ class XGBoostBackend(Backend):
                             num_boost_round=self.settings.max_rounds, evals=[(stop_set, "valid")],
                             early_stopping_rounds=self.settings.early_stopping_rounds,
                             evals_result=history, verbose_eval=False, callbacks=callbacks)
-        n_rounds = booster.best_iteration + 1
+        # a fit ended by ``stop`` in its first round has no best iteration yet
+        best = booster.attr("best_iteration")
+        n_rounds = int(best) + 1 if best is not None else booster.num_boosted_rounds()
         curves = {name: list(next(iter(values.values()))) for name, values in history.items()}
         return booster, n_rounds, curves
 
@@ -133,13 +133,17 @@ def _schedule(params: dict[str, Any]) -> list[xgb.callback.TrainingCallback]:
 
 
 class _StopWhen(xgb.callback.TrainingCallback):
-    def __init__(self, stop: Callable[[], bool]) -> None:
+    """Cuts the fit, or ends it (``keep``: at the best round early stopping has seen)."""
+
+    def __init__(self, stop: Cut) -> None:
         super().__init__()
         self._stop = stop
 
     def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
         if self._stop():
-            raise BudgetExhausted
+            if not self._stop.keep:
+                raise BudgetExhausted
+            return True
         return False
 
 

@@ -4,6 +4,7 @@ rows, and build the TuneResult."""
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -14,6 +15,7 @@ from optuna.trial import TrialState
 from scipy import stats
 
 from boosttune.backends.base import Backend
+from boosttune.core.errors import BudgetWarning
 from boosttune.core.folds import Folds, make_folds
 from boosttune.core.results import NestedReport, SeedAverage
 from boosttune.core.schedules import slowed
@@ -27,6 +29,7 @@ from boosttune.pipeline.selection import select_robust
 from boosttune.result import Ensemble, TuneResult
 from boosttune.search.budget import FINALIZE_RUN_SHARE, Budget
 from boosttune.search.crossval import cross_validate
+from boosttune.search.objective import SHORTENED_KEY
 from boosttune.search.storage import wait_for_running
 
 
@@ -49,6 +52,9 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
     seeds = config.seed_list
     backends = _seed_backends(searched)
     candidates = searched.objective.top(study, config.finalize.top_k)
+    # a shortened best trial would re-run to its full length: it is used as it is
+    if shortened := _shortened(study, candidates[0][0]):
+        seeds, backends, candidates = seeds[:1], backends[:1], candidates[:1]
     chosen, selection = select_robust(backends, candidates, seeds,
                                       searched.objective.reusable_run(candidates[0][0]),
                                       config.finalize.select)
@@ -64,7 +70,8 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
     delivered = _deliver(searched, final, chosen.params)
     final = replace(final, score=replace(final.score, delivered=estimate(
         prepared, final, chosen.params, delivered.refit,
-        searched.objective.budget.seconds_left(), _selection(study, chosen.trial, folds))))
+        0.0 if shortened else searched.objective.budget.seconds_left(),
+        _selection(study, chosen.trial, folds))))
     test_pred = None if task.X_test is None else delivered.ensemble.predict_matrix(task.X_test)
     timing.stages["finalize"] = time.perf_counter() - started
     timing.native_seconds = searched.objective.native_seconds + sum(  # trials' copies too
@@ -72,7 +79,8 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
     manifest = build_manifest(searched, final, chosen.params, evaluation, timing,
                               refit_used=delivered.refit, refit_rounds=delivered.n_rounds,
                               diagnosis={"verdict": verdict.verdict, "reason": verdict.reason,
-                                         "folds": [d.verdict for d in per_fold]})
+                                         "folds": [d.verdict for d in per_fold]},
+                              shortened=shortened)
     return TuneResult(
         model=config.one_model,
         best_params=dict(study.trials[chosen.trial].params),
@@ -91,6 +99,19 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
         curves=curves,
         kept=[] if searched.objective.pool is None else searched.objective.pool.kept,
     )
+
+
+def _shortened(study: optuna.Study, chosen: int) -> bool:
+    """Whether the best trial is a first trial whose folds stopped before their best round
+    (the budget held no longer trial); warns where it is."""
+    trial = study.trials[chosen]
+    if not trial.user_attrs.get(SHORTENED_KEY):
+        return False
+    warnings.warn(f"The budget held no trial trained to its best round: the model's fold "
+                  f"models stopped at {trial.user_attrs.get('n_rounds', 0):.0f} rounds on "
+                  "average, where their time share ran out. Raise timeout (or the learning "
+                  "rate) for a fully trained model.", BudgetWarning, stacklevel=4)
+    return True
 
 
 def _selection(study: optuna.Study, chosen: int, folds: Folds) -> tuple[float, float]:

@@ -3,14 +3,15 @@ when to cut a trial that cannot finish."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from boosttune.backends.base import Cut
 from boosttune.core import clock
 
 FINALIZE_SHARE = 0.03  # of the budget, kept for learning curves and test predictions
 FINALIZE_RUN_SHARE = 0.15  # and of the best run's time: predicting with big models costs more
 PACE_MARGIN = 1.25  # a trial is cut once its folds run this much slower than it can afford
+FIRST_TRIAL_SHARE = 0.25  # of the search's time, the most a study's first trial may take
 
 
 @dataclass
@@ -56,18 +57,31 @@ class Budget:
             return None
         return self.started + self.timeout - clock.now()
 
-    def trial_stop(self, n_folds: int, folds_done: list[int]) -> Callable[[], bool]:
-        """A poll that says when to cut a trial: the budget is spent, or the trial cannot
-        finish in the time it had when it started, judged by its pace: once the folds begun
-        so far (``folds_done[0]`` finished, one running) take over their share of that time,
-        with a margin. Cutting it then, not at the deadline, frees the rest for other trials
-        (on letter, a low-rate trial of 4 minutes blocked the rest of a 300 s search)."""
+    def trial_stop(self, n_folds: int, folds_done: list[int]) -> Cut:
+        """When to cut a trial: the budget is spent, or the trial cannot finish in the time
+        it had when it started, judged by its pace: once the folds begun so far
+        (``folds_done[0]`` finished, one running) take over their share of that time, with a
+        margin. Cutting it then, not at the deadline, frees the rest for other trials (on
+        letter, a low-rate trial of 4 minutes blocked the rest of a 300 s search)."""
         started, left = clock.now(), self.search_seconds_left()
         if left is None:
-            return self.exhausted  # no timeout: only Ctrl-C cuts a trial
+            return Cut(self.exhausted)  # no timeout: only Ctrl-C cuts a trial
 
-        def stop() -> bool:  # polled every boosting round
+        def due() -> bool:  # polled every boosting round
             share = PACE_MARGIN * left * (folds_done[0] + 1) / n_folds
             return self.exhausted() or clock.now() - started > share
 
-        return stop
+        return Cut(due)
+
+    def first_trial_stop(self, n_folds: int, folds_done: list[int]) -> Cut | None:
+        """A study's first trial must finish (finalize needs one), so it is not cut but
+        shortened: each fold that takes over its share of FIRST_TRIAL_SHARE of the search's
+        time stops boosting at its best round so far. None without a timeout."""
+        started, left = clock.now(), self.search_seconds_left()
+        if left is None:
+            return None
+
+        def due() -> bool:
+            return clock.now() - started > FIRST_TRIAL_SHARE * left * (folds_done[0] + 1) / n_folds
+
+        return Cut(due, keep=True)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from boosttune.backends.base import Backend
+from boosttune.backends.base import Backend, Cut
 from boosttune.core.results import CVRun, FoldFit
 from boosttune.core.statistics import empty_predictions, fold_score
 
@@ -20,7 +20,7 @@ def cross_validate(
     seed: int,
     *,
     after_fold: AfterFold | None = None,
-    stop: Callable[[], bool] | None = None,
+    stop: Cut | None = None,
 ) -> CVRun:
     """Fit every fold; ``after_fold(k, scores_so_far)`` may raise to stop early (pruning)."""
     task = backend.task

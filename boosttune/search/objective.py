@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import optuna
 
-from boosttune.backends.base import Backend, BudgetExhausted
+from boosttune.backends.base import Backend, BudgetExhausted, Cut
 from boosttune.backends.device import CPU, Device, gpu_index, one_at_a_time, one_per_gpu
 from boosttune.core.errors import BoostTuneError, first_line
 from boosttune.core.metrics import Direction
@@ -30,6 +30,7 @@ from boosttune.search.pool import TrialPool
 from boosttune.search.storage import PARAMS_KEY, mark_worker, n_counted
 
 REJECTED_KEY = "rejected_by_library"  # a failed trial's reason, in its user attrs
+SHORTENED_KEY = "shortened"  # a first trial whose folds ended before their best round
 
 
 class ParamsRejected(Exception):
@@ -80,11 +81,12 @@ class Objective:
         backend = self._take_backend()
         try:
             with one_at_a_time(self.device_of(backend)):
-                # the first trial of a study is never cut (finalize needs one complete trial)
-                # unless a lower rung of the climb has one;
+                # a study's first trial is shortened, not cut (finalize needs one complete
+                # trial), unless a lower rung of the climb has one;
                 # the pace clock starts once the trial holds the device (GPU runs queue here)
                 stop = (self.budget.trial_stop(n_folds, folds_done)
-                        if self.cut_first or _has_complete(trial.study) else None)
+                        if self.cut_first or _has_complete(trial.study)
+                        else self.budget.first_trial_stop(n_folds, folds_done))
                 run = cross_validate(backend, params, self.seed, after_fold=after_fold,
                                      stop=stop)
         except BudgetExhausted:
@@ -98,6 +100,8 @@ class Objective:
         finally:
             with self._lock:
                 self._free.append(backend)
+        if stop is not None and stop.ended:  # a first trial's folds ended before their best
+            trial.set_user_attr(SHORTENED_KEY, True)
         trial.set_user_attr("n_rounds", run.mean_rounds)
         trial.set_user_attr("fold_scores", run.fold_scores)
         self._keep_if_best(trial, run, params)
@@ -112,7 +116,7 @@ class Objective:
             return
         self._fixed_checked = True
         try:
-            backend.fit_fold(dict(self.space.fixed), 0, self.seed, stop=lambda: True)
+            backend.fit_fold(dict(self.space.fixed), 0, self.seed, stop=Cut(lambda: True))
         except BudgetExhausted:
             return  # it trained a round: the fixed params are fine
         except self.native_errors as exc:
