@@ -116,3 +116,23 @@ def test_a_sorted_test_split_warns_and_the_manifest_says_so(breast_cancer):
     train, test = _split(breast_cancer, 420)
     quiet = bt.tune(train, "target", test=test.drop(columns="target"), **FAST)
     assert not quiet.manifest.evaluation["shift"]["shifted"]
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
+def test_the_step_scores_the_fold_model_at_rounds_chosen_without_its_own_rows(diamonds, model):
+    # a fold model early-stopped on its validation fold looks best at its own best round;
+    # the step scores it at the rounds the inner folds chose (capped at what it trained)
+    from boosttune.config import build_config
+    from boosttune.core.statistics import fold_score
+    from boosttune.pipeline.estimate import _unstopped_score
+    from boosttune.pipeline.prepare import prepare
+
+    prepared = prepare(diamonds, "price", None, build_config(model=model, cv=3), 0.0)
+    fit = prepared.backend.fit_fold({"learning_rate": 0.1}, 0, 0)
+    valid = prepared.folds.splits[0][1]
+    own = fold_score(prepared.task, valid, fit.valid_pred)
+    assert _unstopped_score(prepared, fit, fit.n_rounds) == pytest.approx(own)
+    fewer = _unstopped_score(prepared, fit, max(1, fit.n_rounds // 3))
+    assert fewer > own  # RMSE: worse away from the round the fold itself picked
+    # beyond the trees it trained: scored at the last one (XGBoost refuses more)
+    assert np.isfinite(_unstopped_score(prepared, fit, 10 * fit.n_rounds + 10_000))

@@ -119,12 +119,13 @@ ESTIMATE_DEFINITION = (
     "best score of any complete trial, fold by fold, averaged (Tibshirani & Tibshirani "
     "2009; 0 for an ensemble, scored on held-out folds); gain: the delivery (fold-model "
     "average, refit, blend) replicated inside outer training parts, scored on the outer "
-    "rows against that part's fold model, plus learning_step (that fold model's score "
-    "minus the mean score of the replica's inner fold models, trained on (k-1)/k of the "
-    "part); interval_95: delivered +- 1.96 sqrt(estimate_std_error^2 + test_std_error^2) "
-    "on the metric's unbounded scale (logit, log); test_std_error: bootstrap of n_test OOF "
-    "rows; public_private_sd: sd of the score difference of a public_share / rest split of "
-    "n_test bootstrapped rows")
+    "rows against that part's fold model, plus learning_step (that fold model's score, "
+    "at the rounds the replica's inner folds chose where it early-stopped on its own "
+    "validation rows, minus the mean score of the replica's inner fold models, trained on "
+    "(k-1)/k of the part); interval_95: delivered +- 1.96 sqrt(estimate_std_error^2 + "
+    "test_std_error^2) on the metric's unbounded scale (logit, log); test_std_error: "
+    "bootstrap of n_test OOF rows; public_private_sd: sd of the score difference of a "
+    "public_share / rest split of n_test bootstrapped rows")
 
 
 @dataclass

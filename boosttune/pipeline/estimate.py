@@ -11,6 +11,9 @@ The replica is one learning-curve step behind the delivery: its members learn fr
 rows, the delivered ones from (k−1)/k of all rows and from all of them. That step, one fold
 model against one inner model trained on (k−1)/k of the part, both scored on the outer rows,
 is added to the gain (a step of the same row ratio, assumed to gain as much one level up).
+Where fold models early-stop on their validation fold, the fold model in that step is scored
+at the rounds the replica's inner folds chose for the part, not at the round its own
+validation rows picked: the step then also takes off that small optimism of the CV score.
 
 The CV score itself flatters the chosen trial: it was chosen for being the best of many
 noisy scores. That optimism is estimated from the search's own fold scores, for free
@@ -37,7 +40,7 @@ from boosttune.backends.base import Backend
 from boosttune.config import RunConfig
 from boosttune.core.errors import BoostTuneError
 from boosttune.core.folds import make_folds
-from boosttune.core.results import CVScore, Estimate, SeedAverage
+from boosttune.core.results import CVScore, Estimate, FoldFit, SeedAverage
 from boosttune.core.schedules import slowed
 from boosttune.core.statistics import fold_score, scale_interval, slope, unbounded
 from boosttune.core.task import Task
@@ -94,9 +97,9 @@ def delivery_gains(prepared: Prepared, final: SeedAverage, params: dict[str, Any
         replica = _replica(prepared, train, valid, params, refit, low_rate, run.seed)
         if replica is None:
             return [], [], "not measured: a training part is too small to fold again"
-        delivered, singles = replica
+        delivered, singles, rounds = replica
         one_inner = float(np.mean([fold_score(task, valid, p) for p in singles]))
-        steps.append(run.fold_scores[k] - one_inner)
+        steps.append(_unstopped_score(prepared, run.fits[k], rounds) - one_inner)
         gains.append(fold_score(task, valid, delivered) - run.fold_scores[k] + steps[-1])
     if not gains:
         return [], [], "not measured: no time left in the budget"
@@ -104,12 +107,25 @@ def delivery_gains(prepared: Prepared, final: SeedAverage, params: dict[str, Any
                           f"{folds.n_splits} training parts, plus one learning-curve step")
 
 
+def _unstopped_score(prepared: Prepared, fit: FoldFit, rounds: int) -> float:
+    """The outer fold model's score at ``rounds``, the rounds its replica chose without
+    its validation rows (capped at the rounds it trained), where it early-stopped on them:
+    its CV score less the optimism of stopping on the rows it is scored on."""
+    settings, task = prepared.backend.settings, prepared.task
+    valid = prepared.folds.splits[fit.fold][1]
+    if settings.early_stopping != "fold":
+        return fold_score(task, valid, fit.valid_pred)
+    trained = min(fit.n_rounds + settings.early_stopping_rounds, settings.max_rounds)
+    pred = prepared.backend.predict_fold(fit.model, fit.fold, min(rounds, trained))
+    return fold_score(task, valid, pred)
+
+
 def _replica(prepared: Prepared, train: np.ndarray, valid: np.ndarray, params: dict[str, Any],
              refit: str, low_rate: float, seed: int
-             ) -> tuple[np.ndarray, list[np.ndarray]] | None:
-    """The delivery redone on the ``train`` rows only, predicting the ``valid`` rows, and
-    each inner fold model's own predictions of them; None where the part is too small to
-    fold again."""
+             ) -> tuple[np.ndarray, list[np.ndarray], int] | None:
+    """The delivery redone on the ``train`` rows only, predicting the ``valid`` rows, each
+    inner fold model's own predictions of them, and the rounds the inner folds choose for a
+    model of the whole part; None where the part is too small to fold again."""
     task = prepared.task
     part = _part(task, train)
     try:
@@ -121,15 +137,16 @@ def _replica(prepared: Prepared, train: np.ndarray, valid: np.ndarray, params: d
     run = cross_validate(backend, params, seed)
     inner = [(f.model, f.n_rounds) for f in run.fits]
     full_members = []
+    part_rounds = backend.refit_rounds(run.mean_rounds)
     if refit != "folds":
-        slow, rounds = slowed(params, backend.refit_rounds(run.mean_rounds), low_rate)
+        slow, rounds = slowed(params, part_rounds, low_rate)
         full_members = [(backend.fit_all(slow, rounds, seed), rounds)]
     rows = task.X[valid]
     delivered = Ensemble(prepared.spec.predict, [] if refit == "full" else inner,
                          task.encoder, full_members).predict_matrix(rows)
     singles = [Ensemble(prepared.spec.predict, [member], task.encoder, []).predict_matrix(rows)
                for member in inner]
-    return delivered, singles
+    return delivered, singles, part_rounds
 
 
 def _part(task: Task, rows: np.ndarray) -> Task:
