@@ -304,8 +304,8 @@ def test_a_trial_too_slow_to_finish_in_the_budget_is_cut_early(diamonds, test_cl
 
 def test_a_first_trial_too_slow_for_the_budget_is_shortened_not_cut(diamonds, test_clock):
     # the only trial (a rate of 0.0005) would boost for ~100,000 rounds; as a study's first
-    # trial it must finish, so each fold stops at its share of a quarter of the search time
-    # and keeps its best round so far: a usable model, a warning, the manifest says so
+    # trial it must finish, so each fold stops at its share of the search time and keeps
+    # its best round so far: a usable model, a warning, the manifest says so
     slow = {"learning_rate": 0.0005, "num_leaves": 256, "min_child_samples": 5}
     space = bt.preset("lightgbm", "fast").with_range("learning_rate", 0.0005, 0.3)
     with pytest.warns(bt.BudgetWarning, match="no trial trained to its best round"):

@@ -11,7 +11,6 @@ from boosttune.core import clock
 FINALIZE_SHARE = 0.03  # of the budget, kept for learning curves and test predictions
 FINALIZE_RUN_SHARE = 0.15  # and of the best run's time: predicting with big models costs more
 PACE_MARGIN = 1.25  # a trial is cut once its folds run this much slower than it can afford
-FIRST_TRIAL_SHARE = 0.25  # of the search's time, the most a study's first trial may take
 
 
 @dataclass
@@ -73,15 +72,15 @@ class Budget:
 
         return Cut(due)
 
-    def first_trial_stop(self, n_folds: int, folds_done: list[int]) -> Cut | None:
+    def first_trial_stop(self, n_folds: int, folds_done: list[int], share: float) -> Cut | None:
         """A study's first trial must finish (finalize needs one), so it is not cut but
-        shortened: each fold that takes over its share of FIRST_TRIAL_SHARE of the search's
-        time stops boosting at its best round so far. None without a timeout."""
+        shortened: each fold that takes over its part of ``share`` of the search's time
+        stops boosting at its best round so far. None without a timeout."""
         started, left = clock.now(), self.search_seconds_left()
         if left is None:
             return None
 
         def due() -> bool:
-            return clock.now() - started > FIRST_TRIAL_SHARE * left * (folds_done[0] + 1) / n_folds
+            return clock.now() - started > share * left * (folds_done[0] + 1) / n_folds
 
         return Cut(due, keep=True)

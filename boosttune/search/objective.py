@@ -52,6 +52,7 @@ class Objective:
     parallel: int = 1  # trials run at once after the first
     pool: TrialPool | None = None  # the trials kept for an ensemble
     cut_first: bool = False  # the study's first trial may be cut too (a lower rung has one)
+    first_share: float = 1.0  # of the search's time, the most its first trial may take
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _free: list[Backend] = field(default_factory=list, repr=False)  # backends no trial uses
     _copies: list[Backend] = field(default_factory=list, repr=False)
@@ -86,7 +87,8 @@ class Objective:
                 # the pace clock starts once the trial holds the device (GPU runs queue here)
                 stop = (self.budget.trial_stop(n_folds, folds_done)
                         if self.cut_first or _has_complete(trial.study)
-                        else self.budget.first_trial_stop(n_folds, folds_done))
+                        else self.budget.first_trial_stop(n_folds, folds_done,
+                                                          self.first_share))
                 run = cross_validate(backend, params, self.seed, after_fold=after_fold,
                                      stop=stop)
         except BudgetExhausted:
