@@ -38,7 +38,7 @@ from boosttune.competition import (
 from boosttune.config import DEFAULT_N_TRIALS, RunConfig, build_config, default
 from boosttune.core.diagnosis import fidelity_text, shift_text
 from boosttune.core.errors import BoostTuneError, OptionError
-from boosttune.core.machine import Threads
+from boosttune.core.machine import Threads, process_age
 from boosttune.core.metrics import Direction, get_metric
 from boosttune.core.predictions import pred_matrix
 from boosttune.core.schedules import SCHEDULES
@@ -199,6 +199,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.lr_finder and (args.workers > 1 or args.storage):
         raise BoostTuneError("--lr-finder times a sweep on this machine, so workers would "
                              "search different ranges; drop it with --workers or --storage.")
+    began = time.perf_counter() - process_age()  # --timeout counts the imports and loading
     comp = load_competition(args.config)
     train, test = load_frames(comp, data_dir(args.data_dir, comp))
     args.out = runs_dir(args.out)
@@ -207,11 +208,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = _options(comp, args)
     results: dict[str, TuneResult] = {}
     started = time.perf_counter()
-    for model, config in configs.items():
+    for i, (model, config) in enumerate(configs.items()):
         path = _run_dir(args.out, comp.name, model, args.fresh, options)
         new_run = not path.exists()
         storage = args.storage or str(path / "study.db")
-        config = build_config(config, storage=storage)
+        config = build_config(_on_time(config, began, i), storage=storage)
         helpers: list[subprocess.Popen] = []
         try:
             _write_options(path, options)
@@ -233,6 +234,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if len(results) > 1:
         _save_ensemble(comp, frames, test, configs, results, started, args.out)
     return 0
+
+
+def _on_time(config: RunConfig, began: float, i: int) -> RunConfig:
+    """The ``i``-th model's config with its timeout counted from ``began`` (the command's
+    start): model i ends by ``began + (i + 1) * timeout``, with at least a second."""
+    if config.timeout is None:
+        return config
+    left = began + (i + 1) * config.timeout - time.perf_counter()
+    return replace(config, timeout=max(1.0, left))
 
 
 def _save(comp: Competition, result: TuneResult, holdout: float | None,

@@ -3,6 +3,7 @@ processes keep busy, measured against real CPU-bound processes this test starts.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -91,3 +92,30 @@ def test_the_usable_cpus_are_those_of_the_affinity_mask():
     if not allowed:
         pytest.skip("this OS has no CPU affinity mask")
     assert 1 <= machine.usable_cpus() <= len(allowed)
+
+
+def test_process_age_reads_the_start_time_from_proc(tmp_path):
+    (tmp_path / "self").mkdir()
+    ticks = os.sysconf("SC_CLK_TCK")
+    # the command name may hold spaces and parentheses; starttime is field 22
+    fields = ["S"] + ["0"] * 18 + [str(100 * ticks)] + ["0"] * 10
+    (tmp_path / "self" / "stat").write_text(f"123 (a (b) c) {' '.join(fields)}\n")
+    (tmp_path / "uptime").write_text("107.5 200.0\n")
+    assert machine.process_age(tmp_path) == pytest.approx(7.5)
+    assert machine.process_age(tmp_path / "absent") == 0.0
+    assert 0 < machine.process_age() < 24 * 3600  # this test process, on Linux
+
+
+def test_a_cli_timeout_counts_from_the_commands_start():
+    from dataclasses import replace
+
+    from boosttune.cli import _on_time
+    from boosttune.config import build_config
+
+    config = build_config(timeout=60)
+    now = time.perf_counter()
+    assert _on_time(config, now - 10, 0).timeout == pytest.approx(50, abs=1)
+    assert _on_time(config, now - 10, 1).timeout == pytest.approx(110, abs=1)  # 2nd model
+    assert _on_time(config, now - 600, 0).timeout == 1.0
+    untimed = replace(config, timeout=None)
+    assert _on_time(untimed, now, 0) is untimed

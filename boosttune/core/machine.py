@@ -144,3 +144,19 @@ def _cpu_times(proc: Path, cpus: set[int]) -> tuple[int, int] | None:
         ticks = [int(v) for v in values[:8]]  # user nice system idle iowait irq softirq steal
         total, idle = total + sum(ticks), idle + ticks[3] + ticks[4]
     return (total, idle) if total else None
+
+
+def process_age(proc: Path = PROC) -> float:
+    """Seconds since this process started (its imports and data loading included), from
+    ``/proc/self/stat`` and ``/proc/uptime``; 0 where they cannot be read (outside Linux)."""
+    try:
+        stat = (proc / "self" / "stat").read_text()
+        uptime = float((proc / "uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    fields = stat.rsplit(")", 1)[-1].split()  # after the command name, which may hold spaces
+    try:
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime, in ticks
+    except (IndexError, ValueError, OSError):
+        return 0.0
+    return max(0.0, uptime - started)
