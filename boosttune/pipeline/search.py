@@ -66,8 +66,7 @@ def search(prepared: Prepared, pause_after: float | None = None) -> Searched:
         climb = None
         if fidelity.climbs(prepared, pause_after):
             climb = fidelity.climb(prepared, budget,
-                                   lambda s: headstart.update(_head_start(s, prepared, n_trials)),
-                                   _extra_runs(prepared, delivering_rung=True))
+                                   lambda s: headstart.update(_head_start(s, prepared, n_trials)))
         climbed = climb is not None and climb.used
         if climbed:
             assert climb is not None
@@ -159,15 +158,13 @@ def refit_share(refit: str, n_splits: int) -> float:
     return (k / (k - 1)) ** 2 / k
 
 
-def _extra_runs(prepared: Prepared, delivering_rung: bool = False) -> float:
-    """CV runs' worth of work finalize still needs after the search's best run; where it
-    delivers a low-fidelity rung, there is neither refit nor replica."""
+def _extra_runs(prepared: Prepared) -> float:
+    """CV runs' worth of work finalize still needs after the search's best run."""
     config = prepared.config
     per_seed = (config.finalize.top_k + config.evaluation.compare_default
                 + config.evaluation.compare_policies
-                + (0.0 if delivering_rung else refit_share(prepared.refit,
-                                                           prepared.folds.n_splits)))
-    replicas = 0.0 if delivering_rung else reserved_runs(config, prepared.folds.n_splits)
+                + refit_share(prepared.refit, prepared.folds.n_splits))
+    replicas = reserved_runs(config, prepared.folds.n_splits)
     return len(config.seed_list) * per_seed - 1 + replicas
 
 
