@@ -155,3 +155,17 @@ def test_a_first_trial_is_shortened_at_its_share_of_the_search_time(test_clock):
     assert polls[1.0] == pytest.approx(10 / 0.002, rel=0.05)
     assert polls[0.25] == pytest.approx(2.5 / 0.002, rel=0.05)
     assert Budget(None, 0.0).first_trial_stop(3, [0], 1.0) is None
+
+
+def test_where_no_full_trial_fits_finalize_reserves_only_a_rungs_work(test_clock):
+    from boosttune.search.budget import Budget
+
+    fits = Budget(60.0, 5.0, finalize_share=0.0)
+    _, top = fidelity.reserved_plan(fits, [1 / 27, 1 / 9], 2.0, rung_runs=0.0)
+    assert top > 0 and fits.extra_runs == 5.0 and fits.best_run_seconds == 2.0
+    # a full trial of 400 s: finalize will deliver the rung, with no refit and no replicas
+    rung = Budget(60.0, 5.0, finalize_share=0.0)
+    _, top = fidelity.reserved_plan(rung, [1 / 27, 1 / 9], 400.0, rung_runs=0.0)
+    assert top == 0 and rung.extra_runs == 0.0
+    assert rung.best_run_seconds == pytest.approx(400 / 27)
+    assert rung.search_seconds_left() > 55  # 0.15 of a rung trial kept back, not 5.15

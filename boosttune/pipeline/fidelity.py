@@ -109,11 +109,12 @@ def climbs(prepared: Prepared, pause_after: float | None) -> bool:
             and bool(rung_shares(prepared)))
 
 
-def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study], Any]
-          ) -> Climb:
+def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study], Any],
+          rung_runs: float) -> Climb:
     """Run the lower rungs within ``budget`` and leave the rest to the full-data study; the
     climb is not used (no rung kept) where the lowest rung's first trial shows that a full
-    trial takes at most FULL_TRIAL_SHARE of the search time."""
+    trial takes at most FULL_TRIAL_SHARE of the search time. ``rung_runs``: the CV runs
+    finalize needs where it delivers a rung (no refit, no replicas)."""
     shares, left = rung_shares(prepared), budget.search_seconds_left()
     assert left is not None
     found = Climb()
@@ -127,7 +128,7 @@ def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study
     if found.predicted_full_seconds <= FULL_TRIAL_SHARE * left:
         return found
     found.used, found.rungs = True, [lowest]
-    kept, top_seconds = reserved_plan(budget, shares, found.predicted_full_seconds)
+    kept, top_seconds = reserved_plan(budget, shares, found.predicted_full_seconds, rung_runs)
     found.top_seconds = top_seconds
     for i, share in enumerate(kept):
         seconds = max(((budget.search_seconds_left() or 0.0) - top_seconds) / (len(kept) - i),
@@ -148,16 +149,17 @@ def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study
     return found
 
 
-def reserved_plan(budget: Budget, shares: list[float], full_seconds: float
-                  ) -> tuple[list[float], float]:
+def reserved_plan(budget: Budget, shares: list[float], full_seconds: float,
+                  rung_runs: float) -> tuple[list[float], float]:
     """The plan for what the search has left once finalize's work (extra seeds, refit,
     replicas) is reserved: as for a full trial of the predicted cost where one still fits,
-    else as for a trial of the lowest rung (finalize then delivers a rung)."""
+    else as for ``rung_runs`` trials of the lowest rung (finalize then delivers a rung,
+    with neither refit nor replicas: reserving for them left 20 s of 60 unused)."""
     budget.best_run_seconds = full_seconds
     kept, top = plan(shares, full_seconds, max(budget.search_seconds_left() or 0.0, 0.0))
     if top > 0:
         return kept, top
-    budget.best_run_seconds = full_seconds * shares[0]
+    budget.best_run_seconds, budget.extra_runs = full_seconds * shares[0], rung_runs
     return plan(shares, full_seconds, max(budget.search_seconds_left() or 0.0, 0.0),
                 full_rung=False)
 

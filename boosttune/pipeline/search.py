@@ -66,7 +66,8 @@ def search(prepared: Prepared, pause_after: float | None = None) -> Searched:
         climb = None
         if fidelity.climbs(prepared, pause_after):
             climb = fidelity.climb(prepared, budget,
-                                   lambda s: headstart.update(_head_start(s, prepared, n_trials)))
+                                   lambda s: headstart.update(_head_start(s, prepared, n_trials)),
+                                   _extra_runs(prepared, delivering_rung=True))
         climbed = climb is not None and climb.used
         if climbed:
             assert climb is not None
@@ -158,13 +159,15 @@ def refit_share(refit: str, n_splits: int) -> float:
     return (k / (k - 1)) ** 2 / k
 
 
-def _extra_runs(prepared: Prepared) -> float:
-    """CV runs' worth of work finalize still needs after the search's best run."""
+def _extra_runs(prepared: Prepared, delivering_rung: bool = False) -> float:
+    """CV runs' worth of work finalize still needs after the search's best run; where it
+    delivers a low-fidelity rung, there is neither refit nor replica."""
     config = prepared.config
     per_seed = (config.finalize.top_k + config.evaluation.compare_default
                 + config.evaluation.compare_policies
-                + refit_share(prepared.refit, prepared.folds.n_splits))
-    replicas = reserved_runs(config, prepared.folds.n_splits)
+                + (0.0 if delivering_rung else refit_share(prepared.refit,
+                                                           prepared.folds.n_splits)))
+    replicas = 0.0 if delivering_rung else reserved_runs(config, prepared.folds.n_splits)
     return len(config.seed_list) * per_seed - 1 + replicas
 
 
