@@ -30,6 +30,7 @@ class FoldFit:
     curves: dict[str, list[float]]
     model: Any
     seconds: float
+    predict_seconds: float = 0.0  # of ``seconds``: predicting the validation rows
 
 
 @dataclass

@@ -24,6 +24,7 @@ import optuna
 
 from boosttune.core.folds import Folds, split_rows
 from boosttune.core.metrics import Direction
+from boosttune.core.results import CVRun
 from boosttune.pipeline.prepare import Prepared
 from boosttune.search.budget import Budget
 from boosttune.search.objective import Objective, run_search
@@ -38,6 +39,7 @@ FULL_TRIAL_SHARE = 0.05  # rungs are climbed when a full trial would take more o
 TOP_MAX_SHARE = 0.5  # the full-data rung gets at most this share of what is left
 MIN_TOP_TRIALS = 2  # and time for this many full trials where that share allows
 MIN_RUNG_TRIALS = 4  # a lower rung is kept where it has time for this many of its trials
+PREDICT_MARGIN = 2.0  # a delivered rung's predictions, over the rescoring and test rows alone
 LOWEST_FIRST_SHARE = 0.25  # of the search time, the most the lowest rung's first trial takes
 # (it only predicts a full trial's cost; beijing_pm25's took 45 s of a 60 s run uncut)
 
@@ -128,7 +130,8 @@ def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study
     if found.predicted_full_seconds <= FULL_TRIAL_SHARE * left:
         return found
     found.used, found.rungs = True, [lowest]
-    kept, top_seconds = reserved_plan(budget, shares, found.predicted_full_seconds, rung_runs)
+    kept, top_seconds = reserved_plan(budget, shares, found.predicted_full_seconds, rung_runs,
+                                      delivery_predict_seconds(prepared, lowest.objective.best_run))
     found.top_seconds = top_seconds
     for i, share in enumerate(kept):
         seconds = max(((budget.search_seconds_left() or 0.0) - top_seconds) / (len(kept) - i),
@@ -149,17 +152,32 @@ def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study
     return found
 
 
+def delivery_predict_seconds(prepared: Prepared, run: CVRun) -> float:
+    """What delivering a rung's fold models costs in predictions, timed on ``run``'s own:
+    every training row once (its fold model rescored on the whole validation folds) and
+    every test row by each fold model, PREDICT_MARGIN times over (curves, the report)."""
+    rows = sum(len(f.valid_pred) for f in run.fits)
+    if rows == 0:
+        return 0.0
+    per_row = sum(f.predict_seconds for f in run.fits) / rows
+    task = prepared.task
+    test_rows = 0 if task.X_test is None else len(task.X_test) * len(run.fits)
+    return PREDICT_MARGIN * per_row * (task.n_rows + test_rows)
+
+
 def reserved_plan(budget: Budget, shares: list[float], full_seconds: float,
-                  rung_runs: float) -> tuple[list[float], float]:
+                  rung_runs: float, predict_seconds: float = 0.0) -> tuple[list[float], float]:
     """The plan for what the search has left once finalize's work (extra seeds, refit,
     replicas) is reserved: as for a full trial of the predicted cost where one still fits,
-    else as for ``rung_runs`` trials of the lowest rung (finalize then delivers a rung,
-    with neither refit nor replicas: reserving for them left 20 s of 60 unused)."""
+    else as for ``rung_runs`` trials of the lowest rung and ``predict_seconds`` of
+    predictions (finalize then delivers a rung, with neither refit nor replicas: reserving
+    for them left 20 s of 60 unused, and not reserving the predictions overran by 50%)."""
     budget.best_run_seconds = full_seconds
     kept, top = plan(shares, full_seconds, max(budget.search_seconds_left() or 0.0, 0.0))
     if top > 0:
         return kept, top
     budget.best_run_seconds, budget.extra_runs = full_seconds * shares[0], rung_runs
+    budget.predict_seconds = predict_seconds
     return plan(shares, full_seconds, max(budget.search_seconds_left() or 0.0, 0.0),
                 full_rung=False)
 
