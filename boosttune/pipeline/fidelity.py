@@ -39,7 +39,7 @@ FULL_TRIAL_SHARE = 0.05  # rungs are climbed when a full trial would take more o
 TOP_MAX_SHARE = 0.5  # the full-data rung gets at most this share of what is left
 MIN_TOP_TRIALS = 2  # and time for this many full trials where that share allows
 MIN_RUNG_TRIALS = 4  # a lower rung is kept where it has time for this many of its trials
-PREDICT_MARGIN = 2.0  # a delivered rung's predictions, over the rescoring and test rows alone
+PREDICT_MARGIN = 1.0  # a delivered rung's predictions, over the rescoring and test rows alone
 LOWEST_FIRST_SHARE = 0.25  # of the search time, the most the lowest rung's first trial takes
 # (it only predicts a full trial's cost; beijing_pm25's took 45 s of a 60 s run uncut)
 
@@ -155,7 +155,7 @@ def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study
 def delivery_predict_seconds(prepared: Prepared, run: CVRun) -> float:
     """What delivering a rung's fold models costs in predictions, timed on ``run``'s own:
     every training row once (its fold model rescored on the whole validation folds) and
-    every test row by each fold model, PREDICT_MARGIN times over (curves, the report)."""
+    every test row by each fold model (PREDICT_MARGIN times that)."""
     rows = sum(len(f.valid_pred) for f in run.fits)
     if rows == 0:
         return 0.0
