@@ -169,3 +169,21 @@ def test_where_no_full_trial_fits_finalize_reserves_only_a_rungs_work(test_clock
     assert top == 0 and rung.extra_runs == 0.0
     assert rung.best_run_seconds == pytest.approx(400 / 27)
     assert rung.search_seconds_left() > 55  # 0.15 of a rung trial kept back, not 5.15
+
+
+def test_a_delivered_rungs_predictions_are_timed_on_its_first_trial():
+    from types import SimpleNamespace
+
+    from boosttune.core.results import CVRun, FoldFit
+    from boosttune.search.budget import Budget
+
+    fits = [FoldFit(k, 0, 10, np.zeros(100), {}, None, seconds=1.0, predict_seconds=0.01)
+            for k in range(3)]  # 1e-4 s a row
+    run = CVRun(0, fits, [0.5] * 3, np.zeros(300))
+    prepared = SimpleNamespace(task=SimpleNamespace(n_rows=9000, X_test=np.zeros((2000, 4))))
+    # every training row once, every test row by each of the 3 fold models
+    expected = fidelity.PREDICT_MARGIN * 1e-4 * (9000 + 3 * 2000)
+    assert fidelity.delivery_predict_seconds(prepared, run) == pytest.approx(expected)
+    budget = Budget(60.0, 5.0, finalize_share=0.0)
+    fidelity.reserved_plan(budget, [1 / 27, 1 / 9], 400.0, 0.0, predict_seconds=expected)
+    assert budget.predict_seconds == expected
