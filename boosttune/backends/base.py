@@ -131,10 +131,10 @@ class Backend(ABC):
         model, n_rounds, curves = self._train(params, fold, seed, stop)
         trained = clock.now()
         valid_pred = self._predict_valid(model, fold, n_rounds)
-        seconds = clock.now() - started
-        self.native_seconds += seconds
-        return FoldFit(fold, seed, n_rounds, valid_pred, curves, model, seconds,
-                       predict_seconds=seconds - (trained - started))
+        ended = clock.now()
+        self.native_seconds += ended - started
+        return FoldFit(fold, seed, n_rounds, valid_pred, curves, model, ended - started,
+                       predict_seconds=ended - trained)
 
     def predict_fold(self, model: Any, fold: int, n_rounds: int) -> np.ndarray:
         """A fold model's predictions of this backend's validation rows of ``fold``."""

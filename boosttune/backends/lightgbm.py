@@ -157,20 +157,23 @@ def _schedule(params: dict[str, Any]) -> list[Callable[..., Any]]:
 
 
 def _stop_when(stop: Cut) -> Callable[[Any], None]:
-    """The callback that cuts the fit, or ends it at its best round so far (it runs before
-    the early-stopping callback, so it follows the best round itself)."""
-    best: list[Any] = []  # (iteration, score on the unbounded side, the evaluation results)
+    """The callback that cuts the fit, or (``keep``) ends it at its best round so far,
+    which it then follows itself: it runs before the early-stopping callback."""
+    if not stop.keep:
+        def cut(env: Any) -> None:
+            if stop():
+                raise BudgetExhausted
+        return cut
+    best: list[Any] = []  # (iteration, score to maximize, the evaluation results)
 
-    def callback(env: Any) -> None:
+    def end(env: Any) -> None:
         _, _, value, higher_is_better = env.evaluation_result_list[0][:4]
         score = value if higher_is_better else -value
         if not best or score > best[1]:
             best[:] = [env.iteration, score, env.evaluation_result_list]
         if stop():
-            if not stop.keep:
-                raise BudgetExhausted
             raise lgb.callback.EarlyStopException(best[0], best[2])
-    return callback
+    return end
 
 
 @cache

@@ -152,11 +152,8 @@ def process_age(proc: Path = PROC) -> float:
     try:
         stat = (proc / "self" / "stat").read_text()
         uptime = float((proc / "uptime").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 0.0
-    fields = stat.rsplit(")", 1)[-1].split()  # after the command name, which may hold spaces
-    try:
+        fields = stat.rsplit(")", 1)[-1].split()  # after the command name (it may hold spaces)
         started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime, in ticks
-    except (IndexError, ValueError, OSError):
+    except (OSError, ValueError, IndexError):
         return 0.0
     return max(0.0, uptime - started)

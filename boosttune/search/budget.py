@@ -3,6 +3,7 @@ when to cut a trial that cannot finish."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from boosttune.backends.base import Cut
@@ -63,25 +64,24 @@ class Budget:
         (``folds_done[0]`` finished, one running) take over their share of that time, with a
         margin. Cutting it then, not at the deadline, frees the rest for other trials (on
         letter, a low-rate trial of 4 minutes blocked the rest of a 300 s search)."""
-        started, left = clock.now(), self.search_seconds_left()
-        if left is None:
+        behind = self._behind(PACE_MARGIN, n_folds, folds_done)
+        if behind is None:
             return Cut(self.exhausted)  # no timeout: only Ctrl-C cuts a trial
-
-        def due() -> bool:  # polled every boosting round
-            share = PACE_MARGIN * left * (folds_done[0] + 1) / n_folds
-            return self.exhausted() or clock.now() - started > share
-
-        return Cut(due)
+        return Cut(lambda: self.exhausted() or behind())
 
     def first_trial_stop(self, n_folds: int, folds_done: list[int], share: float) -> Cut | None:
         """A study's first trial must finish (finalize needs one), so it is not cut but
         shortened: each fold that takes over its part of ``share`` of the search's time
         stops boosting at its best round so far. None without a timeout."""
+        behind = self._behind(share, n_folds, folds_done)
+        return None if behind is None else Cut(behind, keep=True)
+
+    def _behind(self, share: float, n_folds: int, folds_done: list[int]
+                ) -> Callable[[], bool] | None:
+        """From now, whether a trial's folds begun so far (``folds_done[0]`` finished, one
+        running) take over their part of ``share`` of the search time left now (polled
+        every boosting round); None without a timeout."""
         started, left = clock.now(), self.search_seconds_left()
         if left is None:
             return None
-
-        def due() -> bool:
-            return clock.now() - started > share * left * (folds_done[0] + 1) / n_folds
-
-        return Cut(due, keep=True)
+        return lambda: clock.now() - started > share * left * (folds_done[0] + 1) / n_folds
