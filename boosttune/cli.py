@@ -496,7 +496,9 @@ def _print_summary(comp: Competition, result: TuneResult, holdout: float | None,
                      f"OOF: {found['oof_score']:.5f}); best single "
                      f"{found['best_single']['model']} {found['best_single']['score']:.5f}")
     if (climb := manifest.headstart.get("fidelity")) and climb["used"]:
-        lines.append(f"  fidelity: {fidelity_text(climb, manifest.search['fidelity'])}")
+        text = fidelity_text(climb, manifest.search["fidelity"],
+                             manifest.search.get("full_fold"))
+        lines.append(f"  fidelity: {text}")
     if manifest.search.get("shortened"):
         lines.append("  shortened: the budget held no trial trained to its best round; the "
                      "model's fold models stopped where their time ran out")

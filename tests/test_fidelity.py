@@ -68,9 +68,22 @@ def test_without_time_for_a_full_trial_the_best_rung_is_delivered(skin, small_ru
     with pytest.warns(bt.BudgetWarning, match="no full-data trial"):
         result = bt.tune(skin, "skin", test=skin.drop(columns="skin").iloc[:200], **OPTIONS)
     assert result.manifest.search["fidelity"] == 1 / 3
-    assert result.manifest.resolved["refit_used"] == "folds"
-    summary = fidelity_text(result.manifest.headstart["fidelity"], 1 / 3)  # the CLI's line
+    # the rung's choice fit on fold 1's whole training part, delivered as it scored better
+    full_fold = result.manifest.search["full_fold"]
+    assert result.manifest.resolved["refit_used"] == "full_fold" and full_fold["delivered"]
+    assert full_fold["score"] > full_fold["rung_score"]
+    assert full_fold["rows"] == len(skin) - len(result.folds.splits[0][1])  # all but fold 1
+    assert result.params["n_estimators"] == full_fold["n_rounds"]
+    assert len(result.ensemble.members) == 1 and not result.ensemble.full_members
+    delivered = result.score.delivered  # that model's own validation score, beside the CV's
+    assert delivered.delivered == pytest.approx(full_fold["score"])
+    assert delivered.cv_score == result.score.mean and delivered.folds_checked == 1
+    assert delivered.interval[0] < delivered.delivered < delivered.interval[1] <= 1.0
+    summary = fidelity_text(result.manifest.headstart["fidelity"], 1 / 3,  # the CLI's line
+                            full_fold)
     assert "no full-data trial finished: the choice made on 33.3% of the rows" in summary
+    assert "then fit on fold 1's whole training part (6000 rows" in summary
+    assert summary.endswith("that model is delivered")
     assert set(result.trials["fidelity"]) <= {1 / 9, 1 / 3, 1.0}  # 1.0: cut full trials
     assert result.oof["pred"].notna().all() and len(result.oof) == len(skin)
     assert result.score.mean > 0.9
@@ -168,7 +181,11 @@ def test_where_no_full_trial_fits_finalize_reserves_only_a_rungs_work(test_clock
     _, top = fidelity.reserved_plan(rung, [1 / 27, 1 / 9], 400.0, rung_runs=0.0)
     assert top == 0 and rung.extra_runs == 0.0
     assert rung.best_run_seconds == pytest.approx(400 / 27)
-    assert rung.search_seconds_left() > 55  # 0.15 of a rung trial kept back, not 5.15
+    # 0.15 of a rung trial kept back, not 5.15, and for the full-data fold fit (a full
+    # trial's fold, 80 s) at most half of what is left
+    left = 60 - 0.15 * 400 / 27
+    assert rung.search_seconds_left() == pytest.approx(left / 2, abs=0.01)
+    assert rung.delivery_seconds == pytest.approx(left / 2, abs=0.01)
 
 
 def test_a_delivered_rungs_predictions_are_timed_on_its_first_trial():
@@ -185,5 +202,6 @@ def test_a_delivered_rungs_predictions_are_timed_on_its_first_trial():
     expected = fidelity.PREDICT_MARGIN * 1e-4 * (9000 + 3 * 2000)
     assert fidelity.delivery_predict_seconds(prepared, run) == pytest.approx(expected)
     budget = Budget(60.0, 5.0, finalize_share=0.0)
-    fidelity.reserved_plan(budget, [1 / 27, 1 / 9], 400.0, 0.0, predict_seconds=expected)
-    assert budget.predict_seconds == expected
+    fidelity.reserved_plan(budget, [1 / 27, 1 / 9], 40.0, 0.0, predict_seconds=expected,
+                           n_splits=4)  # and a full trial's fold: 10 s
+    assert budget.delivery_seconds == pytest.approx(expected + 10.0)

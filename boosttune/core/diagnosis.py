@@ -90,11 +90,19 @@ def shift_text(found: Mapping[str, Any]) -> str:
             f"{verdict}); separated most by {top or '-'}")
 
 
-def fidelity_text(climb: Mapping[str, Any], chosen_share: float) -> str:
-    """A manifest's low-fidelity climb (``headstart["fidelity"]``) in one line."""
+def fidelity_text(climb: Mapping[str, Any], chosen_share: float,
+                  full_fold: Mapping[str, Any] | None = None) -> str:
+    """A manifest's low-fidelity climb (``headstart["fidelity"]``) in one line, with a
+    delivered rung's fit on a whole fold (``search["full_fold"]``)."""
     rungs = ", ".join(f"{r['share']:.1%} ({r['complete']} complete, {r['pruned']} pruned)"
                       for r in climb["rungs"])
     chosen = ("the choice made on all rows" if chosen_share == 1.0 else
               f"no full-data trial finished: the choice made on {chosen_share:.1%} of the rows")
+    if full_fold and "score" in full_fold:
+        chosen += (f", then fit on fold 1's whole training part ({full_fold['rows']} rows, "
+                   f"{full_fold['n_rounds']} rounds; {full_fold['score']:.5f} on its "
+                   f"validation rows against the rung's {full_fold['rung_score']:.5f}): "
+                   + ("that model is delivered" if full_fold["delivered"]
+                      else "the rung's fold models are delivered"))
     return (f"trials first on a share of each fold's training rows: {rungs}; a full trial "
             f"predicted at {climb['predicted_full_trial_seconds']:.1f} s; {chosen}")

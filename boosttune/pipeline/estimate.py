@@ -42,7 +42,13 @@ from boosttune.core.errors import BoostTuneError
 from boosttune.core.folds import make_folds
 from boosttune.core.results import CVScore, Estimate, FoldFit, SeedAverage
 from boosttune.core.schedules import slowed
-from boosttune.core.statistics import fold_score, scale_interval, slope, unbounded
+from boosttune.core.statistics import (
+    empty_predictions,
+    fold_score,
+    scale_interval,
+    slope,
+    unbounded,
+)
 from boosttune.core.task import Task
 from boosttune.pipeline.prepare import Prepared, make_backend
 from boosttune.result import Ensemble
@@ -69,6 +75,25 @@ def estimate(prepared: Prepared, final: SeedAverage, params: dict[str, Any], ref
                          basis, n_test(prepared.task, config), config.evaluation.public_share,
                          config.seed, step=float(np.mean(steps)) if steps else 0.0,
                          selection=selection)
+
+
+def fold_estimate(prepared: Prepared, score: CVScore, fit: FoldFit) -> Estimate:
+    """The estimate of one delivered fold model (a rung's choice fit on a whole fold): its
+    score on that fold's validation rows, with the SE of a bootstrap of those rows, and the
+    interval from the same rows' predictions. It early-stopped on those rows: a small
+    optimism, left in (no other rows are held out from it)."""
+    task, config = prepared.task, prepared.config
+    rows = prepared.folds.splits[fit.fold][1]
+    oof = empty_predictions(task, task.n_rows)
+    oof[rows] = fit.valid_pred
+    held = fold_score(task, rows, fit.valid_pred)
+    scores, drawn, _ = _bootstrap(task, oof, len(rows), 0.0, config.seed)
+    se = float(np.std(scores, ddof=1) * np.sqrt(drawn / len(rows))) if len(scores) > 1 else 0.0
+    basis = (f"one model fit on fold {fit.fold + 1}'s whole training part, scored on its "
+             "validation rows (early-stopped on them); gain: over the rung's CV score")
+    return with_interval(task, replace(score, std_error=0.0), oof, (held - score.mean, se), 1,
+                         basis, n_test(task, config), config.evaluation.public_share,
+                         config.seed)
 
 
 def n_test(task: Task, config: RunConfig) -> int | None:

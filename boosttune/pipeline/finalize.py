@@ -17,11 +17,18 @@ from scipy import stats
 from boosttune.backends.base import Backend
 from boosttune.core.errors import BudgetWarning
 from boosttune.core.folds import Folds, make_folds
-from boosttune.core.results import NestedReport, SeedAverage
+from boosttune.core.metrics import Direction
+from boosttune.core.results import Estimate, FoldFit, NestedReport, SeedAverage
 from boosttune.core.schedules import slowed
-from boosttune.core.statistics import paired_difference, selection_optimism, summarize_runs
+from boosttune.core.statistics import (
+    fold_score,
+    paired_difference,
+    selection_optimism,
+    summarize_runs,
+)
+from boosttune.pipeline import fidelity
 from boosttune.pipeline.curves import diagnose_curves, learning_curves
-from boosttune.pipeline.estimate import estimate
+from boosttune.pipeline.estimate import estimate, fold_estimate
 from boosttune.pipeline.outputs import Timing, build_manifest, oof_frame, test_frame, trials_frame
 from boosttune.pipeline.prepare import make_backend
 from boosttune.pipeline.search import Searched, refit_share
@@ -41,6 +48,8 @@ class Delivered:
     n_rounds: int  # rounds of a model refit on all rows
     ensemble: Ensemble
     params: dict[str, Any]  # the refit's params (a lower learning rate with low_rate)
+    full_fold: FoldFit | None = None  # a delivered rung's choice fit on a whole fold
+    record: dict[str, Any] | None = None  # that fit, for the manifest
 
 
 def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) -> TuneResult:
@@ -68,10 +77,14 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
     if prepared.shift is not None:
         evaluation["shift"] = prepared.shift.summary()
     delivered = _deliver(searched, final, chosen.params)
-    final = replace(final, score=replace(final.score, delivered=estimate(
-        prepared, final, chosen.params, delivered.refit,
-        0.0 if shortened else searched.objective.budget.seconds_left(),
-        _selection(study, chosen.trial, folds))))
+    delivered_estimate: Estimate | None
+    if delivered.full_fold is not None:
+        delivered_estimate = fold_estimate(prepared, final.score, delivered.full_fold)
+    else:
+        seconds = 0.0 if shortened else searched.objective.budget.seconds_left()
+        delivered_estimate = estimate(prepared, final, chosen.params, delivered.refit, seconds,
+                                      _selection(study, chosen.trial, folds))
+    final = replace(final, score=replace(final.score, delivered=delivered_estimate))
     test_pred = None if task.X_test is None else delivered.ensemble.predict_matrix(task.X_test)
     timing.stages["finalize"] = time.perf_counter() - started
     timing.native_seconds = searched.objective.native_seconds + sum(  # trials' copies too
@@ -80,7 +93,7 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
                               refit_used=delivered.refit, refit_rounds=delivered.n_rounds,
                               diagnosis={"verdict": verdict.verdict, "reason": verdict.reason,
                                          "folds": [d.verdict for d in per_fold]},
-                              shortened=shortened)
+                              shortened=shortened, full_fold=delivered.record)
     return TuneResult(
         model=config.one_model,
         best_params=dict(study.trials[chosen.trial].params),
@@ -155,7 +168,10 @@ def _evaluation(searched: Searched, backends: list[Backend], params: dict[str, A
 
 
 def _deliver(searched: Searched, final: SeedAverage, params: dict[str, Any]) -> Delivered:
-    """The ensemble that predicts: fold models, models refit on all rows, or both."""
+    """The ensemble that predicts: fold models, models refit on all rows, or both; for a
+    delivered rung, its choice fit on a whole fold where that scores better."""
+    if searched.full_data is not None:
+        return _deliver_rung(searched, final, params)
     prepared, seeds = searched.prepared, searched.config.seed_list
     backend = prepared.backend
     n_rounds = backend.refit_rounds(final.score.table["n_rounds"].mean())
@@ -172,6 +188,36 @@ def _deliver(searched: Searched, final: SeedAverage, params: dict[str, Any]) -> 
     ensemble = Ensemble(prepared.spec.predict, fold_members,
                         prepared.task.encoder, full_members)
     return Delivered(refit, full_rounds, ensemble, full_params)
+
+
+def _deliver_rung(searched: Searched, final: SeedAverage, params: dict[str, Any]
+                  ) -> Delivered:
+    """A delivered rung's choice fit on the first fold's whole training part
+    (``fidelity.full_fold_fit``), delivered alone where it scores better than the rung's own
+    model of that fold on the same validation rows; else the rung's fold models."""
+    assert searched.full_data is not None
+    prepared, run = searched.prepared, final.runs[0]
+    task = prepared.task
+    backend = prepared.backend
+    n_rounds = backend.refit_rounds(final.score.table["n_rounds"].mean())
+    folds = Delivered("folds", n_rounds, Ensemble(
+        prepared.spec.predict, [(f.model, f.n_rounds) for f in run.fits], task.encoder), params)
+    started = time.perf_counter()
+    fit = fidelity.full_fold_fit(searched.full_data, params, run.seed,
+                                 searched.objective.budget, run)
+    if fit is None:
+        return replace(folds, record={"delivered": False, "reason": "no time left"})
+    valid = searched.full_data.parts(0).valid
+    score = fold_score(task, valid, fit.valid_pred)
+    better = Direction.of(task.metric.direction).better(score, run.fold_scores[0])
+    record = {"delivered": better, "fold": 0, "rows": len(searched.full_data.parts(0).fit),
+              "n_rounds": fit.n_rounds, "score": score, "rung_score": run.fold_scores[0],
+              "seconds": round(time.perf_counter() - started, 2)}
+    if not better:
+        return replace(folds, record=record)
+    return Delivered("full_fold", fit.n_rounds, Ensemble(
+        prepared.spec.predict, [(fit.model, fit.n_rounds)], task.encoder), params,
+        full_fold=fit, record=record)
 
 
 def _affordable_refit(refit: str, budget: Budget, run_seconds: float, n_seeds: int,

@@ -79,7 +79,8 @@ def trials_frame(searched: Searched) -> pd.DataFrame:
 def build_manifest(searched: Searched, final: SeedAverage, params_used: dict[str, Any],
                    evaluation: dict[str, Any], timing: Timing, *, refit_used: str,
                    refit_rounds: int, diagnosis: dict[str, Any],
-                   shortened: bool = False) -> Manifest:
+                   shortened: bool = False, full_fold: dict[str, Any] | None = None
+                   ) -> Manifest:
     prepared, config, study = searched.prepared, searched.config, searched.study
     task, folds, objective = prepared.task, prepared.folds, searched.objective
     states = [t.state for t in study.trials]
@@ -105,6 +106,7 @@ def build_manifest(searched: Searched, final: SeedAverage, params_used: dict[str
             "trials_at_once": objective.parallel,
             "fidelity": searched.share,
             "shortened": shortened,  # the chosen trial's folds ended before their best round
+            "full_fold": full_fold,  # a delivered rung's choice fit on a whole fold
         },
         best_params=dict(study.best_params),
         params_used=params_used,

@@ -11,6 +11,7 @@ from typing import Any
 
 import optuna
 
+from boosttune.backends.base import Backend
 from boosttune.config import RunConfig
 from boosttune.core.errors import BoostTuneError, BudgetWarning
 from boosttune.core.metrics import Direction
@@ -38,6 +39,7 @@ class Searched:
     headstart: dict[str, Any] = field(default_factory=dict)
     climb: fidelity.Climb | None = None  # the low-fidelity rungs climbed first, if any
     share: float = 1.0  # of each fold's training rows the chosen trial trained on
+    full_data: Backend | None = None  # a delivered rung's: the run's own folds, all rows
 
     @property
     def config(self) -> RunConfig:
@@ -95,8 +97,9 @@ def search(prepared: Prepared, pause_after: float | None = None) -> Searched:
 
 
 def _from_best_rung(searched: Searched) -> Searched:
-    """No full-data trial finished: deliver the best rung's choice, with its fold models
-    (a refit would scale its rounds by rows it never trained on), and say so."""
+    """No full-data trial finished: deliver the best rung's choice, with its fold models or
+    (finalize decides) its fit on a whole fold (``fidelity.full_fold_fit``); a refit on all
+    rows would scale its rounds by rows it never trained on. Says so."""
     assert searched.climb is not None
     rung = searched.climb.best_rung()
     if rung is None:
@@ -116,7 +119,8 @@ def _from_best_rung(searched: Searched) -> Searched:
     objective.budget = searched.objective.budget  # finalize has what the run has left
     return replace(searched, prepared=replace(prepared, config=config, folds=folds,
                                               backend=backend),
-                   study=rung.study, objective=objective, share=rung.share)
+                   study=rung.study, objective=objective, share=rung.share,
+                   full_data=prepared.backend)
 
 
 def resume(searched: Searched, seconds: float | None) -> None:

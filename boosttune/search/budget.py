@@ -25,7 +25,7 @@ class Budget:
     interrupted: bool = False  # Ctrl-C: end the search, keep what finished
     pause_at: float | None = None  # clock.now() after which no new trial starts (a probe)
     finalize_share: float = FINALIZE_SHARE  # of the timeout kept back (0: a rung's own budget)
-    predict_seconds: float = 0.0  # kept back for predictions finalize makes (a rung's delivery)
+    delivery_seconds: float = 0.0  # kept back for a rung's delivery: a fit and predictions
 
     def paused(self) -> bool:
         """A probe's time is up and it has a complete trial: start no new trial (the ones
@@ -49,7 +49,7 @@ class Budget:
             return None
         # finalize's extra CV runs, plus its curves and test predictions (a small share)
         reserve = ((self.extra_runs + FINALIZE_RUN_SHARE) * self.best_run_seconds
-                   + self.finalize_share * self.timeout + self.predict_seconds)
+                   + self.finalize_share * self.timeout + self.delivery_seconds)
         return self.started + self.timeout - reserve - clock.now()
 
     def seconds_left(self) -> float | None:

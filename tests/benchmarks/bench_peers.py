@@ -65,6 +65,7 @@ def boosttune(X_train: Any, y_train: Any, X_test: Any, task: str, budget: float,
             "shift": result.manifest.evaluation.get("shift"),
             "fidelity": result.manifest.headstart.get("fidelity"),
             "chosen_fidelity": search.get("fidelity"),
+            "full_fold": search.get("full_fold"),
             "threads": result.manifest.resolved.get("threads")}
     if result.by_model:
         info |= _levers(result, X_train, y_train, X_test, task, method, seed, budget)

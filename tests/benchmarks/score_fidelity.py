@@ -66,7 +66,10 @@ def main() -> None:
                 detail, configs = fidelity_counts(info, row.get("n_trials"))
                 chosen = info.get("chosen_fidelity")
                 if chosen is not None and chosen < 1:
-                    detail += f"; delivered from 1/{round(1 / chosen)}"
+                    detail += f"; chosen on 1/{round(1 / chosen)}"
+                    full_fold = info.get("full_fold") or {}
+                    detail += (", fit on a whole fold" if full_fold.get("delivered")
+                               else ", its fold models")
             wall = row["wall_s"]
             ok = "ok" if wall <= bound(budget) else "OVER"
             print(f"{dataset:<18} {seed:>4} {budget:>6g} {row['method']:<14} "
