@@ -87,13 +87,18 @@ def fold_estimate(prepared: Prepared, score: CVScore, fit: FoldFit) -> Estimate:
     oof = empty_predictions(task, task.n_rows)
     oof[rows] = fit.valid_pred
     held = fold_score(task, rows, fit.valid_pred)
-    scores, drawn, _ = _bootstrap(task, oof, len(rows), 0.0, config.seed)
+    size = n_test(task, config)
+    # one bootstrap of the fold's rows: the SE of a score on them, and the test noise
+    draws = _bootstrap(task, oof, size or len(rows), config.evaluation.public_share,
+                       config.seed)
+    scores, drawn = draws[0], draws[1]
     se = float(np.std(scores, ddof=1) * np.sqrt(drawn / len(rows))) if len(scores) > 1 else 0.0
     basis = (f"one model fit on fold {fit.fold + 1}'s whole training part, scored on its "
              "validation rows (early-stopped on them); gain: over the rung's CV score")
-    return with_interval(task, replace(score, std_error=0.0), oof, (held - score.mean, se), 1,
-                         basis, n_test(task, config), config.evaluation.public_share,
-                         config.seed)
+    found = Estimate(score.mean, held, held - score.mean, se, 1, basis,
+                     estimate_std_error=se)
+    return found if size is None else _interval(task, found, size,
+                                                config.evaluation.public_share, draws)
 
 
 def n_test(task: Task, config: RunConfig) -> int | None:
@@ -211,8 +216,17 @@ def with_interval(task: Task, score: CVScore, oof: np.ndarray, gain: tuple[float
                      selection=selection[0])
     if size is None:
         return found
+    return _interval(task, found, size, public_share,
+                     _bootstrap(task, oof, size, public_share, seed))
+
+
+def _interval(task: Task, found: Estimate, size: int, public_share: float,
+              draws: tuple[list[float], int, float | None]) -> Estimate:
+    """``found`` with its interval for ``size`` test rows from the bootstrap ``draws``
+    (``_bootstrap``'s scores, rows a draw and public/private spread)."""
     bounds = task.metric.bounds
-    scores, drawn, spread = _bootstrap(task, oof, size, public_share, seed)
+    scores, drawn, spread = draws
+    estimate_se = found.estimate_std_error
     scale = np.sqrt(drawn / size)
     centre = float(unbounded(found.delivered, bounds))
     # the test noise: the (robust) sd of the drawn scores on the unbounded scale; the

@@ -86,7 +86,10 @@ def search(prepared: Prepared, pause_after: float | None = None) -> Searched:
                               report_fold_scores=config.search.pruner == "wilcoxon",
                               device=prepared.device, native_errors=prepared.spec.native_errors,
                               pool=pool, cut_first=climbed)
-        _run(study, objective, n_trials, config, require_complete=not climbed)
+        if climb is None or not climb.used or climb.top_seconds > 0:
+            # (no full-data trial planned: its trials would be cut, their time is the
+            # delivered rung's fit on a whole fold)
+            _run(study, objective, n_trials, config, require_complete=not climbed)
         if climb is not None:
             climb.top = study
             headstart["fidelity"] = climb.record()
