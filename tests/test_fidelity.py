@@ -72,7 +72,7 @@ def test_without_time_for_a_full_trial_the_best_rung_is_delivered(skin, small_ru
     full_fold = result.manifest.search["full_fold"]
     assert result.manifest.resolved["refit_used"] == "full_fold" and full_fold["delivered"]
     assert full_fold["score"] > full_fold["rung_score"]
-    assert full_fold["rows"] == len(skin) - len(result.folds.splits[0][1])  # all but fold 1
+    assert full_fold["rows"] == len(skin) * 2 // 3  # all but fold 1 of 3
     assert result.params["n_estimators"] == full_fold["n_rounds"]
     assert len(result.ensemble.members) == 1 and not result.ensemble.full_members
     delivered = result.score.delivered  # that model's own validation score, beside the CV's
@@ -85,7 +85,10 @@ def test_without_time_for_a_full_trial_the_best_rung_is_delivered(skin, small_ru
     assert "then fit on fold 1's whole training part (6000 rows" in summary
     assert summary.endswith("that model is delivered")
     assert set(result.trials["fidelity"]) <= {1 / 9, 1 / 3, 1.0}  # 1.0: cut full trials
-    assert result.oof["pred"].notna().all() and len(result.oof) == len(skin)
+    # the rung's OOF predictions: its share of each validation fold (a third from 1/3 up)
+    validated = np.concatenate([valid for _, valid in result.folds.splits])
+    assert len(result.oof) == len(skin) and result.oof["pred"].notna().sum() == len(validated)
+    assert result.oof["pred"].iloc[validated].notna().all()
     assert result.score.mean > 0.9
     np.testing.assert_allclose(result.predict(skin.drop(columns="skin").iloc[:200]),
                                result.test_pred["pred"])
@@ -122,11 +125,6 @@ def test_rung_folds_cut_training_and_validation_rows_by_class(skin):
         for rows, whole in ((rung_train, train), (rung_valid, valid)):
             assert task.y[rows].mean() == pytest.approx(task.y[whole].mean(), abs=0.01)
         np.testing.assert_array_equal(third_valid, valid)  # whole from a third up
-    whole = fidelity.whole_validation(cut, folds)
-    for (_, valid), (rung_train, _), (w_train, w_valid) in zip(
-            folds.splits, cut.splits, whole.splits, strict=True):
-        np.testing.assert_array_equal(w_train, rung_train)
-        np.testing.assert_array_equal(w_valid, valid)
 
 
 def test_a_rung_promotes_its_best_third_best_first():
@@ -198,10 +196,42 @@ def test_a_delivered_rungs_predictions_are_timed_on_its_first_trial():
             for k in range(3)]  # 1e-4 s a row
     run = CVRun(0, fits, [0.5] * 3, np.zeros(300))
     prepared = SimpleNamespace(task=SimpleNamespace(n_rows=9000, X_test=np.zeros((2000, 4))))
-    # every training row once, every test row by each of the 3 fold models
-    expected = fidelity.PREDICT_MARGIN * 1e-4 * (9000 + 3 * 2000)
+    # every test row by each of the 3 fold models
+    expected = fidelity.PREDICT_MARGIN * 1e-4 * 3 * 2000
     assert fidelity.delivery_predict_seconds(prepared, run) == pytest.approx(expected)
     budget = Budget(60.0, 5.0, finalize_share=0.0)
     fidelity.reserved_plan(budget, [1 / 27, 1 / 9], 40.0, 0.0, predict_seconds=expected,
                            n_splits=4)  # and a full trial's fold: 10 s
     assert budget.delivery_seconds == pytest.approx(expected + 10.0)
+
+
+def test_lower_rungs_early_stop_sooner_than_the_run(skin):
+    from boosttune.backends.base import FitSettings
+    from boosttune.backends.registry import backend_spec
+
+    task = make_task(skin, "skin")
+    folds = make_folds(task, 3, None, 0)
+    run_backend = backend_spec("lightgbm").build(task, folds, FitSettings(n_threads=2), {})
+    rung = fidelity._patient(run_backend.on_folds(fidelity.rung_folds(folds, task.y, 1 / 3,
+                                                                      stratify=True)))
+    assert rung.settings.early_stopping_rounds == fidelity.RUNG_PATIENCE
+    assert run_backend.settings.early_stopping_rounds == 100  # the run's own fits keep theirs
+    params = {"learning_rate": 0.3, "num_leaves": 63}
+    for backend, patience in ((rung, fidelity.RUNG_PATIENCE), (run_backend, 100)):
+        fit = backend.fit_fold(params, 0, seed=0)
+        trained = len(next(iter(fit.curves.values())))
+        assert trained - fit.n_rounds == patience  # rounds boosted past the best one
+
+
+def test_a_rung_keeps_back_the_predictions_of_a_best_trial_with_more_trees(test_clock):
+    from boosttune.search.budget import FINALIZE_RUN_SHARE, Budget
+
+    budget = Budget(30.0, 0.0, finalize_share=0.0)
+    budget.best_run_seconds = 2.0  # the first trial: its predictions (1 s) the run reserved
+    fidelity._predictions_grow(budget, predicted=1.0, trial_seconds=2.0)
+    before = budget.search_seconds_left()
+    assert before == pytest.approx(30.0 - FINALIZE_RUN_SHARE * 2.0, abs=0.01)
+    budget.best_run_seconds = 20.0  # a best trial ten times as long: ten times the trees
+    # its predictions take about 10 s, 9 s more than reserved
+    assert before - budget.search_seconds_left() == pytest.approx(
+        9.0 + FINALIZE_RUN_SHARE * 18.0, abs=0.01)

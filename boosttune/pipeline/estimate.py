@@ -77,13 +77,13 @@ def estimate(prepared: Prepared, final: SeedAverage, params: dict[str, Any], ref
                          selection=selection)
 
 
-def fold_estimate(prepared: Prepared, score: CVScore, fit: FoldFit) -> Estimate:
+def fold_estimate(prepared: Prepared, score: CVScore, fit: FoldFit, rows: np.ndarray
+                  ) -> Estimate:
     """The estimate of one delivered fold model (a rung's choice fit on a whole fold): its
-    score on that fold's validation rows, with the SE of a bootstrap of those rows, and the
+    score on that fold's validation ``rows``, with the SE of a bootstrap of those rows, and the
     interval from the same rows' predictions. It early-stopped on those rows: a small
     optimism, left in (no other rows are held out from it)."""
     task, config = prepared.task, prepared.config
-    rows = prepared.folds.splits[fit.fold][1]
     oof = empty_predictions(task, task.n_rows)
     oof[rows] = fit.valid_pred
     held = fold_score(task, rows, fit.valid_pred)

@@ -17,6 +17,7 @@ score far worse on large tables than one trained on all of them (beijing_pm25 at
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -47,7 +48,7 @@ FULL_TRIAL_SHARE = 0.05  # rungs are climbed when a full trial would take more o
 TOP_MAX_SHARE = 0.5  # the full-data rung gets at most this share of what is left
 MIN_TOP_TRIALS = 2  # and time for this many full trials where that share allows
 MIN_RUNG_TRIALS = 4  # a lower rung is kept where it has time for this many of its trials
-PREDICT_MARGIN = 1.0  # a delivered rung's predictions, over the rescoring and test rows alone
+PREDICT_MARGIN = 1.0  # a delivered rung's predictions of the test rows, over their time alone
 RUNG_PATIENCE = 20  # early-stopping rounds of a lower rung's fits (at most the run's)
 FULL_FOLD_MAX_SHARE = 0.5  # of what the search has left, the most a delivered rung's
 # full-data fold fit is kept (it is cut at its time, keeping its best round)
@@ -181,7 +182,6 @@ def _predictions_grow(budget: Budget, predicted: float, trial_seconds: float) ->
 
 def delivery_predict_seconds(prepared: Prepared, run: CVRun) -> float:
     """What delivering a rung's fold models costs in predictions, timed on ``run``'s own:
-    every training row once (its fold model rescored on the whole validation folds) and
     every test row by each fold model (PREDICT_MARGIN times that)."""
     rows = sum(len(f.valid_pred) for f in run.fits)
     if rows == 0:
@@ -189,7 +189,7 @@ def delivery_predict_seconds(prepared: Prepared, run: CVRun) -> float:
     per_row = sum(f.predict_seconds for f in run.fits) / rows
     task = prepared.task
     test_rows = 0 if task.X_test is None else len(task.X_test) * len(run.fits)
-    return PREDICT_MARGIN * per_row * (task.n_rows + test_rows)
+    return PREDICT_MARGIN * per_row * test_rows
 
 
 def reserved_plan(budget: Budget, shares: list[float], full_seconds: float,
@@ -217,21 +217,25 @@ def full_fold_fit(backend: Backend, params: dict[str, Any], seed: int, budget: B
                   rung_run: CVRun) -> FoldFit | None:
     """A delivered rung's choice fit on the first fold's whole training part of ``backend``
     (the run's full-data folds), early-stopped on its validation rows, and cut, keeping its
-    best round, where it would leave less than finalize's last steps need: predicting the
-    test rows (timed on ``rung_run``'s fold models, PREDICT_MARGIN times) and its share of
-    the timeout. None where no time is left for it."""
-    left = budget.seconds_left() or 0.0
+    best round, once what follows would not fit in the run's time: predicting that fold's
+    validation and the test rows with the trees boosted so far (a tree's time a row timed
+    on ``rung_run``'s fold models, PREDICT_MARGIN times), the estimate's bootstrap and
+    finalize's share of the timeout. None where no time is left for it."""
     task = backend.task
-    rows = sum(len(f.valid_pred) for f in rung_run.fits)
-    per_row = sum(f.predict_seconds for f in rung_run.fits) / max(rows, 1)
-    test_rows = 0 if task.X_test is None else len(task.X_test)
-    last = (PREDICT_MARGIN * per_row * test_rows + _bootstrap_seconds(backend, rung_run)
-            + budget.finalize_share * (budget.timeout or 0))
-    if left <= last:
+    rows = sum(len(f.valid_pred) * f.n_rounds for f in rung_run.fits)
+    per_tree_row = sum(f.predict_seconds for f in rung_run.fits) / max(rows, 1)
+    to_predict = len(backend.parts(0).valid) + (0 if task.X_test is None else len(task.X_test))
+    end = clock.now() + (budget.seconds_left() or 0.0) - _bootstrap_seconds(backend, rung_run) \
+        - budget.finalize_share * (budget.timeout or 0.0)
+    rounds = itertools.count(1)
+
+    def due() -> bool:  # polled once a round
+        predicting = PREDICT_MARGIN * per_tree_row * next(rounds) * to_predict
+        return clock.now() + predicting > end
+
+    if clock.now() >= end:
         return None
-    deadline = clock.now() + left - last
-    return backend.fit_fold(params, 0, seed, stop=Cut(lambda: clock.now() > deadline,
-                                                      keep=True))
+    return backend.fit_fold(params, 0, seed, stop=Cut(due, keep=True))
 
 
 def plan(shares: list[float], full_seconds: float, left: float,
@@ -273,12 +277,6 @@ def rung_folds(folds: Folds, y: np.ndarray, share: float, stratify: bool) -> Fol
     return Folds(splits, folds.scheme, folds.seed)
 
 
-def whole_validation(rung: Folds, folds: Folds) -> Folds:
-    """A rung's training parts with the run's whole validation parts."""
-    return Folds([(train, valid) for (train, _), (_, valid)
-                  in zip(rung.splits, folds.splits, strict=True)], folds.scheme, folds.seed)
-
-
 def _cut(rows: np.ndarray, y: np.ndarray, share: float, stratify: bool,
          seed: int) -> np.ndarray:
     if share >= 1.0:
@@ -309,9 +307,10 @@ def _bootstrap_seconds(backend: Backend, rung_run: CVRun) -> float:
     """What the estimate's bootstrap of a fold's rows will take: one draw's scoring timed on
     the rung's model of that fold (a multiclass log loss on 20,000 rows took 17 ms a draw
     on kddcup99, 3.5 s for the bootstrap), BOOTSTRAPS times."""
-    valid, pred = backend.parts(0).valid[:MAX_DRAW_ROWS], rung_run.fits[0].valid_pred
+    oof = rung_run.oof
+    rows = np.flatnonzero(~np.isnan(oof.reshape(len(oof), -1)).any(axis=1))[:MAX_DRAW_ROWS]
     started = time.perf_counter()
-    fold_score(backend.task, valid, pred[:MAX_DRAW_ROWS])
+    fold_score(backend.task, rows, oof[rows])
     return BOOTSTRAPS * (time.perf_counter() - started)
 
 

@@ -79,7 +79,9 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
     delivered = _deliver(searched, final, chosen.params)
     delivered_estimate: Estimate | None
     if delivered.full_fold is not None:
-        delivered_estimate = fold_estimate(prepared, final.score, delivered.full_fold)
+        assert searched.full_data is not None
+        delivered_estimate = fold_estimate(prepared, final.score, delivered.full_fold,
+                                           searched.full_data.parts(0).valid)
     else:
         seconds = 0.0 if shortened else searched.objective.budget.seconds_left()
         delivered_estimate = estimate(prepared, final, chosen.params, delivered.refit, seconds,

@@ -4,7 +4,6 @@ and of every re-run in finalize."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from boosttune.backends.base import Backend, Cut
@@ -36,18 +35,3 @@ def cross_validate(
         if after_fold is not None:
             after_fold(k, scores)
     return CVRun(seed, fits, scores, oof)
-
-
-def rescored(run: CVRun, backend: Backend) -> CVRun:
-    """``run``'s fold models scored again on ``backend``'s validation folds (a low-fidelity
-    rung's models on the whole folds it validated a share of)."""
-    task = backend.task
-    oof = empty_predictions(task, task.n_rows)
-    fits, scores = [], []
-    for fit in run.fits:
-        valid = backend.parts(fit.fold).valid
-        pred = backend.predict_fold(fit.model, fit.fold, fit.n_rounds)
-        oof[valid] = pred
-        fits.append(replace(fit, valid_pred=pred))
-        scores.append(fold_score(task, valid, pred))
-    return CVRun(run.seed, fits, scores, oof)
