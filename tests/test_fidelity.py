@@ -71,7 +71,7 @@ def test_without_time_for_a_full_trial_the_best_rung_is_delivered(skin, small_ru
     # the rung's choice fit on fold 1's whole training part, delivered as it scored better
     full_fold = result.manifest.search["full_fold"]
     assert result.manifest.resolved["refit_used"] == "full_fold" and full_fold["delivered"]
-    assert full_fold["score"] > full_fold["rung_score"]
+    assert full_fold["score_on_share"] > full_fold["rung_score"]  # on the same rows
     assert full_fold["rows"] == len(skin) * 2 // 3  # all but fold 1 of 3
     assert result.params["n_estimators"] == full_fold["n_rounds"]
     assert len(result.ensemble.members) == 1 and not result.ensemble.full_members

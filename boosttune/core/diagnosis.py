@@ -101,7 +101,8 @@ def fidelity_text(climb: Mapping[str, Any], chosen_share: float,
     if full_fold and "score" in full_fold:
         chosen += (f", then fit on fold 1's whole training part ({full_fold['rows']} rows, "
                    f"{full_fold['n_rounds']} rounds; {full_fold['score']:.5f} on its "
-                   f"validation rows against the rung's {full_fold['rung_score']:.5f}): "
+                   f"validation rows, {full_fold['score_on_share']:.5f} on the rung's share "
+                   f"of them against the rung's {full_fold['rung_score']:.5f}): "
                    + ("that model is delivered" if full_fold["delivered"]
                       else "the rung's fold models are delivered"))
     return (f"trials first on a share of each fold's training rows: {rungs}; a full trial "

@@ -196,7 +196,7 @@ def _deliver_rung(searched: Searched, final: SeedAverage, params: dict[str, Any]
                   ) -> Delivered:
     """A delivered rung's choice fit on the first fold's whole training part
     (``fidelity.full_fold_fit``), delivered alone where it scores better than the rung's own
-    model of that fold on the same validation rows; else the rung's fold models."""
+    model of that fold on the rows that model was scored on; else the rung's fold models."""
     assert searched.full_data is not None
     prepared, run = searched.prepared, final.runs[0]
     task = prepared.task
@@ -210,10 +210,12 @@ def _deliver_rung(searched: Searched, final: SeedAverage, params: dict[str, Any]
     if fit is None:
         return replace(folds, record={"delivered": False, "reason": "no time left"})
     valid = searched.full_data.parts(0).valid
-    score = fold_score(task, valid, fit.valid_pred)
-    better = Direction.of(task.metric.direction).better(score, run.fold_scores[0])
+    shared = np.isin(valid, backend.parts(0).valid)  # the rung's share of the fold's rows
+    on_share = fold_score(task, valid[shared], fit.valid_pred[shared])
+    better = Direction.of(task.metric.direction).better(on_share, run.fold_scores[0])
     record = {"delivered": better, "fold": 0, "rows": len(searched.full_data.parts(0).fit),
-              "n_rounds": fit.n_rounds, "score": score, "rung_score": run.fold_scores[0],
+              "n_rounds": fit.n_rounds, "score": fold_score(task, valid, fit.valid_pred),
+              "score_on_share": on_share, "rung_score": run.fold_scores[0],
               "seconds": round(time.perf_counter() - started, 2)}
     if not better:
         return replace(folds, record=record)
