@@ -94,6 +94,21 @@ def test_without_time_for_a_full_trial_the_best_rung_is_delivered(skin, small_ru
                                result.test_pred["pred"])
 
 
+def test_a_whole_fold_fit_cut_short_and_worse_leaves_the_rungs_models(skin, small_rungs,
+                                                                       monkeypatch, test_clock):
+    monkeypatch.setattr(fidelity, "TOP_MAX_SHARE", 0.0)
+    monkeypatch.setattr(fidelity, "FULL_FOLD_PREDICT_MARGIN", 1e12)  # cut at its first round
+    with pytest.warns(bt.BudgetWarning, match="no full-data trial"):
+        result = bt.tune(skin, "skin", **OPTIONS)
+    full_fold = result.manifest.search["full_fold"]
+    assert full_fold["cut"] and full_fold["n_rounds"] == 1
+    assert full_fold["score_on_share"] < full_fold["rung_score"] and not full_fold["delivered"]
+    assert result.manifest.resolved["refit_used"] == "folds"
+    assert len(result.ensemble.members) == len(result.folds.splits)  # the rung's fold models
+    assert "cut by the time" in fidelity_text(result.manifest.headstart["fidelity"], 1 / 3,
+                                              full_fold)
+
+
 def test_small_data_does_not_climb(breast_cancer):
     result = bt.tune(breast_cancer, "target", **{**OPTIONS, "timeout": 3})  # real seconds
     assert "fidelity" not in result.manifest.headstart

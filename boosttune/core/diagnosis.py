@@ -100,7 +100,9 @@ def fidelity_text(climb: Mapping[str, Any], chosen_share: float,
               f"no full-data trial finished: the choice made on {chosen_share:.1%} of the rows")
     if full_fold and "score" in full_fold:
         chosen += (f", then fit on fold 1's whole training part ({full_fold['rows']} rows, "
-                   f"{full_fold['n_rounds']} rounds; {full_fold['score']:.5f} on its "
+                   f"{full_fold['n_rounds']} rounds"
+                   + (", cut by the time" if full_fold.get("cut") else "")
+                   + f"; {full_fold['score']:.5f} on its "
                    f"validation rows, {full_fold['score_on_share']:.5f} on the rung's share "
                    f"of them against the rung's {full_fold['rung_score']:.5f}): "
                    + ("that model is delivered" if full_fold["delivered"]

@@ -216,13 +216,14 @@ def reserved_plan(budget: Budget, shares: list[float], full_seconds: float,
 
 
 def full_fold_fit(backend: Backend, params: dict[str, Any], seed: int, budget: Budget,
-                  rung_run: CVRun) -> FoldFit | None:
+                  rung_run: CVRun) -> tuple[FoldFit, bool] | None:
     """A delivered rung's choice fit on the first fold's whole training part of ``backend``
     (the run's full-data folds), early-stopped on its validation rows, and cut, keeping its
     best round, once what follows would not fit in the run's time: predicting that fold's
     validation and the test rows with the trees boosted so far (a tree's time a row timed
     on ``rung_run``'s fold models, FULL_FOLD_PREDICT_MARGIN times), the estimate's bootstrap and
-    finalize's share of the timeout. None where no time is left for it."""
+    finalize's share of the timeout. Returns the fit and whether it was cut; None where no
+    time is left for it."""
     task = backend.task
     rows = sum(len(f.valid_pred) * f.n_rounds for f in rung_run.fits)
     per_tree_row = sum(f.predict_seconds for f in rung_run.fits) / max(rows, 1)
@@ -237,7 +238,8 @@ def full_fold_fit(backend: Backend, params: dict[str, Any], seed: int, budget: B
 
     if clock.now() >= end:
         return None
-    return backend.fit_fold(params, 0, seed, stop=Cut(due, keep=True))
+    stop = Cut(due, keep=True)
+    return backend.fit_fold(params, 0, seed, stop=stop), stop.ended
 
 
 def plan(shares: list[float], full_seconds: float, left: float,
