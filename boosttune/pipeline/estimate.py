@@ -77,21 +77,20 @@ def estimate(prepared: Prepared, final: SeedAverage, params: dict[str, Any], ref
                          selection=selection)
 
 
-def fold_estimate(prepared: Prepared, score: CVScore, fit: FoldFit, rows: np.ndarray
-                  ) -> Estimate:
+def fold_estimate(prepared: Prepared, score: CVScore, fit: FoldFit, rows: np.ndarray,
+                  held: float) -> Estimate:
     """The estimate of one delivered fold model (a rung's choice fit on a whole fold): its
-    score on that fold's validation ``rows``, with the SE of a bootstrap of those rows, and the
-    interval from the same rows' predictions. It early-stopped on those rows: a small
-    optimism, left in (no other rows are held out from it)."""
+    score ``held`` on that fold's validation ``rows``, with the SE of a bootstrap of those
+    rows, and the interval from the same rows' predictions. It early-stopped on those rows:
+    a small optimism, left in (no other rows are held out from it)."""
     task, config = prepared.task, prepared.config
     oof = empty_predictions(task, task.n_rows)
     oof[rows] = fit.valid_pred
-    held = fold_score(task, rows, fit.valid_pred)
     size = n_test(task, config)
     # one bootstrap of the fold's rows: the SE of a score on them, and the test noise
     draws = _bootstrap(task, oof, size or len(rows), config.evaluation.public_share,
                        config.seed)
-    scores, drawn = draws[0], draws[1]
+    scores, drawn, _ = draws
     se = float(np.std(scores, ddof=1) * np.sqrt(drawn / len(rows))) if len(scores) > 1 else 0.0
     basis = (f"one model fit on fold {fit.fold + 1}'s whole training part, scored on its "
              "validation rows (early-stopped on them); gain: over the rung's CV score")

@@ -185,13 +185,15 @@ def _predictions_grow(budget: Budget, predicted: float, trial_seconds: float) ->
 def delivery_predict_seconds(prepared: Prepared, run: CVRun) -> float:
     """What delivering a rung's fold models costs in predictions, timed on ``run``'s own:
     every test row by each fold model (PREDICT_MARGIN times that)."""
-    rows = sum(len(f.valid_pred) for f in run.fits)
-    if rows == 0:
-        return 0.0
-    per_row = sum(f.predict_seconds for f in run.fits) / rows
     task = prepared.task
     test_rows = 0 if task.X_test is None else len(task.X_test) * len(run.fits)
-    return PREDICT_MARGIN * per_row * test_rows
+    return PREDICT_MARGIN * _predict_seconds_a_row(run) * test_rows
+
+
+def _predict_seconds_a_row(run: CVRun, per_tree: bool = False) -> float:
+    """What predicting one row took ``run``'s fold models (``per_tree``: for each tree)."""
+    rows = sum(len(f.valid_pred) * (f.n_rounds if per_tree else 1) for f in run.fits)
+    return sum(f.predict_seconds for f in run.fits) / rows if rows else 0.0
 
 
 def reserved_plan(budget: Budget, shares: list[float], full_seconds: float,
@@ -225,8 +227,7 @@ def full_fold_fit(backend: Backend, params: dict[str, Any], seed: int, budget: B
     finalize's share of the timeout. Returns the fit and whether it was cut; None where no
     time is left for it."""
     task = backend.task
-    rows = sum(len(f.valid_pred) * f.n_rounds for f in rung_run.fits)
-    per_tree_row = sum(f.predict_seconds for f in rung_run.fits) / max(rows, 1)
+    per_tree_row = _predict_seconds_a_row(rung_run, per_tree=True)
     to_predict = len(backend.parts(0).valid) + (0 if task.X_test is None else len(task.X_test))
     end = clock.now() + (budget.seconds_left() or 0.0) - _bootstrap_seconds(backend, rung_run) \
         - budget.finalize_share * (budget.timeout or 0.0)

@@ -79,9 +79,10 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
     delivered = _deliver(searched, final, chosen.params)
     delivered_estimate: Estimate | None
     if delivered.full_fold is not None:
-        assert searched.full_data is not None
+        assert searched.full_data is not None and delivered.record is not None
         delivered_estimate = fold_estimate(prepared, final.score, delivered.full_fold,
-                                           searched.full_data.parts(0).valid)
+                                           searched.full_data.parts(0).valid,
+                                           delivered.record["score"])
     else:
         seconds = 0.0 if shortened else searched.objective.budget.seconds_left()
         delivered_estimate = estimate(prepared, final, chosen.params, delivered.refit, seconds,
@@ -171,9 +172,7 @@ def _evaluation(searched: Searched, backends: list[Backend], params: dict[str, A
 
 def _deliver(searched: Searched, final: SeedAverage, params: dict[str, Any]) -> Delivered:
     """The ensemble that predicts: fold models, models refit on all rows, or both; for a
-    delivered rung, its choice fit on a whole fold where that scores better."""
-    if searched.full_data is not None:
-        return _deliver_rung(searched, final, params)
+    delivered rung (refit 'folds'), its choice fit on a whole fold where that is better."""
     prepared, seeds = searched.prepared, searched.config.seed_list
     backend = prepared.backend
     n_rounds = backend.refit_rounds(final.score.table["n_rounds"].mean())
@@ -189,23 +188,20 @@ def _deliver(searched: Searched, final: SeedAverage, params: dict[str, Any]) -> 
                           for s in seeds])
     ensemble = Ensemble(prepared.spec.predict, fold_members,
                         prepared.task.encoder, full_members)
-    return Delivered(refit, full_rounds, ensemble, full_params)
+    folds = Delivered(refit, full_rounds, ensemble, full_params)
+    return folds if searched.full_data is None else _full_fold(searched, final, folds)
 
 
-def _deliver_rung(searched: Searched, final: SeedAverage, params: dict[str, Any]
-                  ) -> Delivered:
+def _full_fold(searched: Searched, final: SeedAverage, folds: Delivered) -> Delivered:
     """A delivered rung's choice fit on the first fold's whole training part
     (``fidelity.full_fold_fit``), delivered alone where it early-stopped by itself (on the
     ETA^k times the rows: on skin_segmentation the two models of the fold scored within
     4e-7 AUC of each other) or, cut by the time, where it scores better than the rung's own
-    model of that fold on the rows that model was scored on; else the rung's fold models."""
+    model of that fold on the rows that model was scored on; else ``folds``, the rung's fold
+    models."""
     assert searched.full_data is not None
-    prepared, run = searched.prepared, final.runs[0]
+    prepared, run, params = searched.prepared, final.runs[0], folds.params
     task = prepared.task
-    backend = prepared.backend
-    n_rounds = backend.refit_rounds(final.score.table["n_rounds"].mean())
-    folds = Delivered("folds", n_rounds, Ensemble(
-        prepared.spec.predict, [(f.model, f.n_rounds) for f in run.fits], task.encoder), params)
     started = time.perf_counter()
     found = fidelity.full_fold_fit(searched.full_data, params, run.seed,
                                    searched.objective.budget, run)
@@ -213,7 +209,7 @@ def _deliver_rung(searched: Searched, final: SeedAverage, params: dict[str, Any]
         return replace(folds, record={"delivered": False, "reason": "no time left"})
     fit, cut = found
     valid = searched.full_data.parts(0).valid
-    shared = np.isin(valid, backend.parts(0).valid)  # the rung's share of the fold's rows
+    shared = np.isin(valid, prepared.backend.parts(0).valid)  # the rung's share of them
     on_share = fold_score(task, valid[shared], fit.valid_pred[shared])
     delivered = not cut or Direction.of(task.metric.direction).better(on_share,
                                                                      run.fold_scores[0])
