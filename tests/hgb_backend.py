@@ -77,7 +77,7 @@ class HistGradientBoostingBackend(Backend):
         with _threads(model):
             for i, pred in enumerate(_staged(model, task.X[parts.stop]), start=1):
                 if stop is not None and stop():
-                    if stop.keep and best_round:
+                    if stop.kept and best_round:
                         break
                     raise BudgetExhausted
                 score = task.metric(y_stop, pred, w_stop)

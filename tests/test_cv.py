@@ -112,3 +112,13 @@ def test_a_fit_that_must_finish_ends_at_its_best_round_when_its_time_is_up(diamo
                                                                  whole.valid_pred)
     with pytest.raises(BudgetExhausted):
         prepared.backend.fit_fold(params, 0, 0, stop=Cut(lambda: True))
+    # a lowest rung's allotted time (``end``) keeps the best round too; its budget (``due``)
+    # still cuts, even where ``end`` would keep
+    rounds = iter(range(10_000))
+    allotted = Cut(lambda: False, end=lambda: next(rounds) >= 40)
+    fit = prepared.backend.fit_fold(params, 0, 0, stop=allotted)
+    assert allotted.ended and allotted.kept and 35 <= fit.n_rounds <= 41
+    spent = Cut(lambda: True, end=lambda: True)
+    with pytest.raises(BudgetExhausted):
+        prepared.backend.fit_fold(params, 0, 0, stop=spent)
+    assert spent.ended and not spent.kept

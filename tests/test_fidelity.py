@@ -32,6 +32,7 @@ def small_rungs(monkeypatch):
     """Rungs for 6,000 training rows per fold (3 folds of 9,000): 1/9 and 1/3 of them; any
     full trial counts as too slow for the budget."""
     monkeypatch.setattr(fidelity, "MIN_RUNG_ROWS", 500)
+    monkeypatch.setattr(fidelity, "MIN_CLIMB_ROWS", 1500)
     monkeypatch.setattr(fidelity, "LOW_RUNG_ROWS", 1000)
     monkeypatch.setattr(fidelity, "FULL_TRIAL_SHARE", 0.0)
 
@@ -42,10 +43,19 @@ def test_trials_climb_from_a_share_of_the_rows_to_all_of_them(skin, small_rungs,
     assert climb["used"] and [r["share"] for r in climb["rungs"]] == [1 / 9, 1 / 3]
     low, middle = climb["rungs"]
     assert low["complete"] >= 3 and low["promoted"] == 0
+    # the lowest rung cross-validates on its first folds only, the ones above on all
+    assert (low["folds"], middle["folds"]) == (fidelity.LOW_RUNG_FOLDS, 3)
+    # and shares its time among LOW_RUNG_CONFIGS configurations' folds; a trial that ran
+    # into its share stopped at its best round and was scored, not thrown away
+    assert low["fold_seconds"] > 0 and middle["fold_seconds"] is None
     assert middle["promoted"] == math.ceil(low["complete"] / fidelity.ETA)
     trials = result.trials
     assert set(trials["fidelity"]) == {1 / 9, 1 / 3, 1.0}
     assert (trials["fidelity"] == 1 / 9).sum() >= low["complete"] + low["pruned"]
+    lowest = trials[trials["fidelity"] == 1 / 9]  # a pruned trial's value: its last fold's
+    assert low["unscored"] == ((lowest["state"] == "PRUNED") & lowest["value"].isna()).sum()
+    if "user_attrs_ended_at_allotted_time" in lowest:
+        assert lowest[lowest["user_attrs_ended_at_allotted_time"] == True]["value"].notna().all()  # noqa: E712
     # the final choice is made on all rows, among the full-data study's trials
     assert result.manifest.search["fidelity"] == 1.0
     assert climb["full"]["complete"] == result.manifest.n_complete >= 1
@@ -169,6 +179,22 @@ def test_trials_csv_leaves_out_promoted_configurations_that_never_ran():
     assert list(frame["fidelity"]) == [1 / 9] * 3 and frame["duration"].notna().all()
 
 
+def test_a_lowest_rung_trial_ends_each_fold_at_its_allotted_time(test_clock):
+    from boosttune.search.budget import Budget
+
+    budget = Budget(30.0, 0.0, finalize_share=0.0)
+    polls = {}
+    for done in (0, 1):  # the folds begun so far take fold_seconds each
+        cut = budget.allotted_stop(1.0, [done])
+        polls[done] = next(n for n in range(100_000) if cut())
+        assert cut.ended and cut.kept  # its best round kept, the trial scored
+    # two clock readings a poll (the budget's, the allotment's) of 2 ms each
+    assert polls[0] == pytest.approx(1.0 / 0.004, rel=0.05)
+    assert polls[1] == pytest.approx(2.0 / 0.004, rel=0.05)
+    spent = Budget(0.0, 0.0, finalize_share=0.0).allotted_stop(1.0, [0])
+    assert spent() and not spent.kept  # the budget spent: cut, the trial pruned
+
+
 def test_a_first_trial_is_shortened_at_its_share_of_the_search_time(test_clock):
     from boosttune.search.budget import Budget
 
@@ -250,3 +276,29 @@ def test_a_rung_keeps_back_the_predictions_of_a_best_trial_with_more_trees(test_
     # its predictions take about 10 s, 9 s more than reserved
     assert before - budget.search_seconds_left() == pytest.approx(
         9.0 + FINALIZE_RUN_SHARE * 18.0, abs=0.01)
+
+
+@pytest.mark.parametrize(("fold_rows", "shares"), [
+    (34_500, []),                           # diamonds' size: a full trial takes seconds
+    (60_000, [1 / 3]),                      # 20k rows a fold: within the lowest rung's
+    (316_000, [1 / 27, 1 / 9, 1 / 3]),      # kddcup99: 11.7k rows at 1/27
+    (800_000, [1 / 81, 1 / 27, 1 / 9, 1 / 3]),  # synthetic_1m: 9.9k rows at 1/81
+])
+def test_the_rungs_go_down_to_the_share_near_20k_rows_a_fold(fold_rows, shares):
+    from types import SimpleNamespace
+
+    from boosttune.core.folds import Folds
+
+    rows = np.arange(fold_rows + fold_rows // 4)
+    splits = [(rows[:fold_rows], rows[fold_rows:])] * 5
+    prepared = SimpleNamespace(folds=Folds(splits, "kfold", 0))
+    assert fidelity.rung_shares(prepared) == pytest.approx(shares)  # type: ignore[arg-type]
+
+
+def test_the_lowest_rung_keeps_its_first_folds_only(skin):
+    task = make_task(skin, "skin")
+    folds = make_folds(task, 5, None, 0)
+    cut = fidelity.rung_folds(folds, task.y, 1 / 9, stratify=True, n_folds=2)
+    assert cut.n_splits == 2
+    for (train, _), (rung_train, _) in zip(folds.splits[:2], cut.splits, strict=True):
+        assert set(rung_train) <= set(train)

@@ -38,16 +38,30 @@ class Cut:
     """When a fit ends before early stopping would: a fit calls it every boosting round;
     once ``due`` says so the fit is cut (it raises BudgetExhausted), or, with ``keep``, it
     stops boosting and keeps its best round so far: a shorter but usable model (for a trial
-    that must finish, a run's first). ``ended``: it was due in some fit."""
+    that must finish, a run's first). ``end``: a second rule, checked after ``due``, whose
+    stop always keeps the best round (a lowest rung's time for each fold). ``kept``: whether
+    the stop that came keeps; ``ended``: a stop came in some fit."""
 
     due: Callable[[], bool]
     keep: bool = False
+    end: Callable[[], bool] | None = None
     ended: bool = False
+    kept: bool = False
 
     def __call__(self) -> bool:
-        now = self.due()
-        self.ended = self.ended or now
-        return now
+        if self.due():
+            self.kept = self.keep
+        elif self.end is not None and self.end():
+            self.kept = True
+        else:
+            return False
+        self.ended = True
+        return True
+
+    @property
+    def may_keep(self) -> bool:
+        """Whether a stop of this cut may keep the fit's best round."""
+        return self.keep or self.end is not None
 
 
 @dataclass

@@ -77,7 +77,7 @@ class CatBoostBackend(Backend):
         model.fit(fit, eval_set=stop_pool, use_best_model=False,
                   early_stopping_rounds=self.settings.early_stopping_rounds,
                   callbacks=None if stop is None or on_gpu else [watch])
-        if watch.stopped and stop is not None and not stop.keep:
+        if watch.stopped and stop is not None and not stop.kept:
             raise BudgetExhausted
         n_rounds = int(model.get_best_iteration() or 0) + 1
         valid = model.get_evals_result().get("validation", {})

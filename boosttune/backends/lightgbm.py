@@ -157,9 +157,9 @@ def _schedule(params: dict[str, Any]) -> list[Callable[..., Any]]:
 
 
 def _stop_when(stop: Cut) -> Callable[[Any], None]:
-    """The callback that cuts the fit, or (``keep``) ends it at its best round so far,
-    which it then follows itself: it runs before the early-stopping callback."""
-    if not stop.keep:
+    """The callback that cuts the fit, or (a stop that keeps) ends it at its best round so
+    far, which it then follows itself: it runs before the early-stopping callback."""
+    if not stop.may_keep:
         def cut(env: Any) -> None:
             if stop():
                 raise BudgetExhausted
@@ -172,6 +172,8 @@ def _stop_when(stop: Cut) -> Callable[[Any], None]:
         if not best or score > best[1]:
             best[:] = [env.iteration, score, env.evaluation_result_list]
         if stop():
+            if not stop.kept:
+                raise BudgetExhausted
             raise lgb.callback.EarlyStopException(best[0], best[2])
     return end
 

@@ -133,7 +133,8 @@ def _schedule(params: dict[str, Any]) -> list[xgb.callback.TrainingCallback]:
 
 
 class _StopWhen(xgb.callback.TrainingCallback):
-    """Cuts the fit, or ends it (``keep``: at the best round early stopping has seen)."""
+    """Cuts the fit, or ends it (a stop that keeps: at the best round early stopping has
+    seen)."""
 
     def __init__(self, stop: Cut) -> None:
         super().__init__()
@@ -141,7 +142,7 @@ class _StopWhen(xgb.callback.TrainingCallback):
 
     def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
         if self._stop():
-            if not self._stop.keep:
+            if not self._stop.kept:
                 raise BudgetExhausted
             return True
         return False

@@ -94,8 +94,9 @@ def fidelity_text(climb: Mapping[str, Any], chosen_share: float,
                   full_fold: Mapping[str, Any] | None = None) -> str:
     """A manifest's low-fidelity climb (``headstart["fidelity"]``) in one line, with a
     delivered rung's fit on a whole fold (``search["full_fold"]``)."""
-    rungs = ", ".join(f"{r['share']:.1%} ({r['complete']} complete, {r['pruned']} pruned)"
-                      for r in climb["rungs"])
+    rungs = ", ".join(f"{r['share']:.1%} on {r.get('folds', 'all')} folds ({r['complete']} "
+                      f"complete, {r['pruned']} pruned, {r.get('unscored', 0)} of them before "
+                      "a fold was scored)" for r in climb["rungs"])
     chosen = ("the choice made on all rows" if chosen_share == 1.0 else
               f"no full-data trial finished: the choice made on {chosen_share:.1%} of the rows")
     if full_fold and "score" in full_fold:

@@ -36,13 +36,14 @@ from boosttune.core.statistics import fold_score
 from boosttune.pipeline.estimate import BOOTSTRAPS, MAX_DRAW_ROWS
 from boosttune.pipeline.prepare import Prepared
 from boosttune.search.budget import Budget
-from boosttune.search.objective import Objective, run_search
+from boosttune.search.objective import Objective, parallel_trials, run_search
 from boosttune.search.samplers import make_pruner, make_sampler
 
 ETA = 3  # each rung trains on 3x the rows of the one below and takes its best third
 LOW_RUNG_ROWS = 20_000  # the lowest rung trains on at most about this many rows per fold
-MIN_RUNG_ROWS = 15_000  # and no rung on fewer: smaller tables fit a full trial in seconds
-# (keeps tables of diamonds' size, 43k training rows, on the plain search)
+MIN_RUNG_ROWS = 7_500  # and no rung on fewer (kddcup99's 1/27: 11.7k rows a fold)
+MIN_CLIMB_ROWS = 45_000  # nor any rung where a fold trains on fewer: smaller tables fit a
+# full trial in seconds (keeps tables of diamonds' size, 43k training rows, on the plain search)
 FULL_TRIAL_SHARE = 0.05  # rungs are climbed when a full trial would take more of the search
 # (under 20 full trials in the budget: the goal of issue 22 is 20 configurations at 60 s)
 TOP_MAX_SHARE = 0.5  # the full-data rung gets at most this share of what is left
@@ -54,6 +55,11 @@ FULL_FOLD_PREDICT_MARGIN = 1.5  # a whole fold's model, over the rung's models' 
 RUNG_PATIENCE = 20  # early-stopping rounds of a lower rung's fits (at most the run's)
 FULL_FOLD_MAX_SHARE = 0.5  # of what the search has left, the most a delivered rung's
 # full-data fold fit is kept (it is cut at its time, keeping its best round)
+LOW_RUNG_FOLDS = 2  # the lowest rung cross-validates on the first folds only (the pruner
+# stops most of its trials after one fold, so its complete ones were most of its time)
+LOW_RUNG_CONFIGS = 24  # the lowest rung's time is shared among this many configurations
+# (issue 22's goal, 20, with a margin for those the deadline cuts): a fold past its share
+# stops at its best round (Budget.allotted_stop)
 LOWEST_FIRST_SHARE = 0.25  # of the search time, the most the lowest rung's first trial takes
 # (it only predicts a full trial's cost; beijing_pm25's took 45 s of a 60 s run uncut)
 
@@ -69,7 +75,9 @@ class Rung:
     seconds: float = 0.0
 
     def record(self) -> dict[str, Any]:
-        return {"share": self.share, "promoted": self.promoted, **_counts(self.study),
+        return {"share": self.share, "promoted": self.promoted,
+                "folds": self.objective.backend.folds.n_splits,
+                "fold_seconds": self.objective.fold_seconds, **_counts(self.study),
                 "seconds": round(self.seconds, 2)}
 
 
@@ -97,16 +105,21 @@ class Climb:
 
 
 def _counts(study: optuna.Study) -> dict[str, int]:
-    states = [t.state for t in study.trials]
-    return {"complete": states.count(optuna.trial.TrialState.COMPLETE),
-            "pruned": states.count(optuna.trial.TrialState.PRUNED)}
+    """Complete and pruned trials, and of the pruned, those cut before a fold was scored (the
+    budget ran out): no configuration was evaluated there."""
+    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    return {"complete": sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials),
+            "pruned": len(pruned), "unscored": sum(not t.intermediate_values for t in pruned)}
 
 
 def rung_shares(prepared: Prepared) -> list[float]:
     """The row shares below 1, lowest first: powers of 1/ETA down to the first whose fold
-    training rows are within LOW_RUNG_ROWS, none under MIN_RUNG_ROWS rows."""
+    training rows are within LOW_RUNG_ROWS, none under MIN_RUNG_ROWS rows; none where a fold
+    trains on fewer than MIN_CLIMB_ROWS."""
     rows = min(len(train) for train, _ in prepared.folds.splits)
     shares: list[float] = []
+    if rows < MIN_CLIMB_ROWS:
+        return shares
     share = 1 / ETA
     while share * rows >= MIN_RUNG_ROWS:
         shares.insert(0, share)
@@ -134,17 +147,19 @@ def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study
     shares, left = rung_shares(prepared), budget.search_seconds_left()
     assert left is not None
     found = Climb()
-    lowest = _rung(prepared, shares[0], Budget(left, 0.0, finalize_share=0.0))
+    lowest = _rung(prepared, shares[0], Budget(left, 0.0, finalize_share=0.0),
+                   n_folds=LOW_RUNG_FOLDS)
     lowest.objective.first_share = LOWEST_FIRST_SHARE
     head_start(lowest.study)
     _run_rung(lowest, prepared, 1)
     if lowest.objective.best_run is None:
         return found
-    found.predicted_full_seconds = lowest.objective.best_run.seconds / shares[0]
+    first = lowest.objective.best_run
+    found.predicted_full_seconds = (first.seconds * prepared.folds.n_splits / len(first.fits)
+                                    / shares[0])
     if found.predicted_full_seconds <= FULL_TRIAL_SHARE * left:
         return found
     found.used, found.rungs = True, [lowest]
-    first = lowest.objective.best_run
     predict_seconds = delivery_predict_seconds(prepared, first)
     kept, top_seconds = reserved_plan(budget, shares, found.predicted_full_seconds, rung_runs,
                                       predict_seconds, prepared.folds.n_splits)
@@ -155,12 +170,14 @@ def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study
         rung_budget = Budget(seconds, 0.0, finalize_share=0.0)
         # a trial's expected time, until one finishes: it decides whether trials run two
         # at a time, and what a delivered rung's predictions take
-        rung_budget.best_run_seconds = first.seconds * share / shares[0]
+        rung_budget.best_run_seconds = first.seconds if i == 0 else \
+            found.predicted_full_seconds * share
         if top_seconds == 0:
             _predictions_grow(rung_budget, predict_seconds, rung_budget.best_run_seconds)
         if i == 0:
             rung = lowest
             rung.objective.budget = rung_budget
+            rung.objective.fold_seconds = _fold_seconds(rung, seconds, prepared)
         else:
             rung = _rung(prepared, share, rung_budget)
             rung.promoted = promote(found.rungs[-1], rung.study)
@@ -171,6 +188,13 @@ def climb(prepared: Prepared, budget: Budget, head_start: Callable[[optuna.Study
             budget.interrupted = True
             break
     return found
+
+
+def _fold_seconds(lowest: Rung, seconds: float, prepared: Prepared) -> float:
+    """The time of a lowest-rung trial's fold: the rung's ``seconds`` on each of the trials
+    run at once, shared among the folds of LOW_RUNG_CONFIGS configurations."""
+    at_once = parallel_trials(lowest.objective, prepared.config.search.parallel_trials)
+    return seconds * at_once / LOW_RUNG_CONFIGS / lowest.objective.backend.folds.n_splits
 
 
 def _predictions_grow(budget: Budget, predicted: float, trial_seconds: float) -> None:
@@ -190,10 +214,20 @@ def delivery_predict_seconds(prepared: Prepared, run: CVRun) -> float:
     return PREDICT_MARGIN * _predict_seconds_a_row(run) * test_rows
 
 
-def _predict_seconds_a_row(run: CVRun, per_tree: bool = False) -> float:
-    """What predicting one row took ``run``'s fold models (``per_tree``: for each tree)."""
-    rows = sum(len(f.valid_pred) * (f.n_rounds if per_tree else 1) for f in run.fits)
+def _predict_seconds_a_row(run: CVRun) -> float:
+    """What predicting one row took ``run``'s fold models."""
+    rows = sum(len(f.valid_pred) for f in run.fits)
     return sum(f.predict_seconds for f in run.fits) / rows if rows else 0.0
+
+
+def _predict_seconds_a_tree_row(backend: Backend, fit: FoldFit) -> float:
+    """What a tree of ``fit`` (a rung's model of fold 0) takes to predict a row, timed on
+    ``backend``'s whole validation part of that fold: on the rung's own share a call's fixed
+    cost counted too (2.4x on beijing_pm25, where the whole fold took 0.3 s)."""
+    started = time.perf_counter()
+    backend.predict_fold(fit.model, 0, fit.n_rounds)
+    rows = fit.n_rounds * len(backend.parts(0).valid)
+    return (time.perf_counter() - started) / rows if rows else 0.0
 
 
 def reserved_plan(budget: Budget, shares: list[float], full_seconds: float,
@@ -223,11 +257,11 @@ def full_fold_fit(backend: Backend, params: dict[str, Any], seed: int, budget: B
     (the run's full-data folds), early-stopped on its validation rows, and cut, keeping its
     best round, once what follows would not fit in the run's time: predicting that fold's
     validation and the test rows with the trees boosted so far (a tree's time a row timed
-    on ``rung_run``'s fold models, FULL_FOLD_PREDICT_MARGIN times), the estimate's bootstrap and
-    finalize's share of the timeout. Returns the fit and whether it was cut; None where no
-    time is left for it."""
+    on ``rung_run``'s model of that fold, FULL_FOLD_PREDICT_MARGIN times), the estimate's
+    bootstrap and finalize's share of the timeout. Returns the fit and whether it was cut;
+    None where no time is left for it."""
     task = backend.task
-    per_tree_row = _predict_seconds_a_row(rung_run, per_tree=True)
+    per_tree_row = _predict_seconds_a_tree_row(backend, rung_run.fits[0])
     to_predict = len(backend.parts(0).valid) + (0 if task.X_test is None else len(task.X_test))
     end = clock.now() + (budget.seconds_left() or 0.0) - _bootstrap_seconds(backend, rung_run) \
         - budget.finalize_share * (budget.timeout or 0.0)
@@ -270,15 +304,16 @@ def promote(below: Rung, study: optuna.Study) -> int:
     return len(best)
 
 
-def rung_folds(folds: Folds, y: np.ndarray, share: float, stratify: bool) -> Folds:
-    """The same folds with each training part cut to ``share`` of its rows and each
-    validation part to ETA x ``share`` (whole from a third up), stratified by class where
-    ``stratify``: scoring every round on a whole validation fold would cost a low rung more
-    than its training (an AUC sorts the fold each round)."""
+def rung_folds(folds: Folds, y: np.ndarray, share: float, stratify: bool,
+               n_folds: int | None = None) -> Folds:
+    """The first ``n_folds`` folds (all by default) with each training part cut to ``share``
+    of its rows and each validation part to ETA x ``share`` (whole from a third up),
+    stratified by class where ``stratify``: scoring every round on a whole validation fold
+    would cost a low rung more than its training (an AUC sorts the fold each round)."""
     valid_share = min(1.0, ETA * share)
     splits = [(_cut(train, y, share, stratify, folds.seed + k),
                _cut(valid, y, valid_share, stratify, folds.seed + k))
-              for k, (train, valid) in enumerate(folds.splits)]
+              for k, (train, valid) in enumerate(folds.splits[:n_folds])]
     return Folds(splits, folds.scheme, folds.seed)
 
 
@@ -289,9 +324,10 @@ def _cut(rows: np.ndarray, y: np.ndarray, share: float, stratify: bool,
     return split_rows(rows, y if stratify else None, seed, train_size=share)[0]
 
 
-def _rung(prepared: Prepared, share: float, budget: Budget) -> Rung:
+def _rung(prepared: Prepared, share: float, budget: Budget, n_folds: int | None = None
+          ) -> Rung:
     config, task = prepared.config, prepared.task
-    folds = rung_folds(prepared.folds, task.y, share, task.kind != "regression")
+    folds = rung_folds(prepared.folds, task.y, share, task.kind != "regression", n_folds)
     backend = _patient(prepared.backend.on_folds(folds))
     backend.build()  # outside the trials' time: the first one predicts a full trial's cost
     study = optuna.create_study(

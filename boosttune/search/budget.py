@@ -69,6 +69,17 @@ class Budget:
             return Cut(self.exhausted)  # no timeout: only Ctrl-C cuts a trial
         return Cut(lambda: self.exhausted() or behind())
 
+    def allotted_stop(self, fold_seconds: float, folds_done: list[int]) -> Cut:
+        """A lowest rung's trial: cut once the budget is spent; each fold stops at its best
+        round once the folds begun so far (``folds_done[0]`` finished, one running) take over
+        ``fold_seconds`` each. The rung so evaluates the configurations it was planned for,
+        and a slow one is scored on what it reached in its time (on kddcup99 two of them
+        took 33 of a rung's 48 thread-seconds, and half the rung's trials then had no time
+        to score a fold)."""
+        started = clock.now()
+        return Cut(self.exhausted, end=lambda: clock.now() - started > fold_seconds * (
+            folds_done[0] + 1))
+
     def first_trial_stop(self, n_folds: int, folds_done: list[int], share: float) -> Cut | None:
         """A study's first trial must finish (finalize needs one), so it is not cut but
         shortened: each fold that takes over its part of ``share`` of the search's time

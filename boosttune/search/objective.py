@@ -31,6 +31,7 @@ from boosttune.search.storage import PARAMS_KEY, mark_worker, n_counted
 
 REJECTED_KEY = "rejected_by_library"  # a failed trial's reason, in its user attrs
 SHORTENED_KEY = "shortened"  # a first trial whose folds ended before their best round
+ALLOTTED_KEY = "ended_at_allotted_time"  # a lowest rung's trial whose folds did
 
 
 class ParamsRejected(Exception):
@@ -53,6 +54,7 @@ class Objective:
     pool: TrialPool | None = None  # the trials kept for an ensemble
     cut_first: bool = False  # the study's first trial may be cut too (a lower rung has one)
     first_share: float = 1.0  # of the search's time, the most its first trial may take
+    fold_seconds: float | None = None  # a lowest rung's: each fold's time (Budget.allotted_stop)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _free: list[Backend] = field(default_factory=list, repr=False)  # backends no trial uses
     _copies: list[Backend] = field(default_factory=list, repr=False)
@@ -85,10 +87,12 @@ class Objective:
                 # a study's first trial is shortened, not cut (finalize needs one complete
                 # trial), unless a lower rung of the climb has one;
                 # the pace clock starts once the trial holds the device (GPU runs queue here)
-                stop = (self.budget.trial_stop(n_folds, folds_done)
-                        if self.cut_first or _has_complete(trial.study)
-                        else self.budget.first_trial_stop(n_folds, folds_done,
-                                                          self.first_share))
+                if not (self.cut_first or _has_complete(trial.study)):
+                    stop = self.budget.first_trial_stop(n_folds, folds_done, self.first_share)
+                elif self.fold_seconds is not None:
+                    stop = self.budget.allotted_stop(self.fold_seconds, folds_done)
+                else:
+                    stop = self.budget.trial_stop(n_folds, folds_done)
                 run = cross_validate(backend, params, self.seed, after_fold=after_fold,
                                      stop=stop)
         except BudgetExhausted:
@@ -102,8 +106,9 @@ class Objective:
         finally:
             with self._lock:
                 self._free.append(backend)
-        if stop is not None and stop.ended:  # a first trial's folds ended before their best
-            trial.set_user_attr(SHORTENED_KEY, True)
+        if stop is not None and stop.ended:  # folds ended before their best round: a first
+            # trial's (shortened) or a lowest rung's at their allotted time
+            trial.set_user_attr(ALLOTTED_KEY if stop.end else SHORTENED_KEY, True)
         trial.set_user_attr("n_rounds", run.mean_rounds)
         trial.set_user_attr("fold_scores", run.fold_scores)
         self._keep_if_best(trial, run, params)

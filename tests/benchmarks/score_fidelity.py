@@ -3,7 +3,9 @@ against the other methods of the same (dataset, seed, budget), from bench_peers.
 
     python tests/benchmarks/score_fidelity.py tests/benchmarks/out/large_b60.jsonl [...]
 
-A configuration counts at a fidelity when its trial there finished (complete or pruned);
+A configuration counts at a fidelity when its trial there scored a fold (complete, or pruned
+after a fold; not one the budget cut before its first fold ended: rows from before the rungs
+recorded "unscored" count those too);
 boosttune's full-data trials are its manifest's complete + pruned ones.
 """
 
@@ -35,7 +37,7 @@ def fidelity_counts(info: dict, n_complete: int | None) -> tuple[str, int]:
     parts, total = [], 0
     if climb.get("used"):
         for rung in climb["rungs"]:
-            n = rung["complete"] + rung["pruned"]
+            n = rung["complete"] + rung["pruned"] - rung.get("unscored", 0)
             parts.append(f"1/{round(1 / rung['share'])}: {n}")
             total += n
     if climb.get("used") and (info.get("chosen_fidelity") or 1.0) < 1.0:
