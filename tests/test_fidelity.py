@@ -81,7 +81,7 @@ def test_without_time_for_a_full_trial_the_best_rung_is_delivered(skin, small_ru
     # the rung's choice fit on fold 1's whole training part, delivered as it scored better
     full_fold = result.manifest.search["full_fold"]
     assert result.manifest.resolved["refit_used"] == "full_fold" and full_fold["delivered"]
-    assert full_fold["score_on_share"] > full_fold["rung_score"]  # on the same rows
+    assert full_fold["score"] >= full_fold["rung_score"]  # on the same rows
     assert full_fold["rows"] == len(skin) * 2 // 3  # all but fold 1 of 3
     assert result.params["n_estimators"] == full_fold["n_rounds"]
     assert len(result.ensemble.members) == 1 and not result.ensemble.full_members
@@ -112,7 +112,7 @@ def test_a_whole_fold_fit_cut_short_and_worse_leaves_the_rungs_models(skin, smal
         result = bt.tune(skin, "skin", **OPTIONS)
     full_fold = result.manifest.search["full_fold"]
     assert full_fold["cut"] and full_fold["n_rounds"] == 1
-    assert full_fold["score_on_share"] < full_fold["rung_score"] and not full_fold["delivered"]
+    assert full_fold["score"] < full_fold["rung_score"] and not full_fold["delivered"]
     assert result.manifest.resolved["refit_used"] == "folds"
     assert len(result.ensemble.members) == len(result.folds.splits)  # the rung's fold models
     assert "cut by the time" in fidelity_text(result.manifest.headstart["fidelity"], 1 / 3,
@@ -302,3 +302,21 @@ def test_the_lowest_rung_keeps_its_first_folds_only(skin):
     assert cut.n_splits == 2
     for (train, _), (rung_train, _) in zip(folds.splits[:2], cut.splits, strict=True):
         assert set(rung_train) <= set(train)
+
+
+def test_a_lowest_rung_on_two_folds_is_delivered_with_its_two_fold_models(
+        skin, small_rungs, monkeypatch, test_clock):
+    monkeypatch.setattr(fidelity, "LOW_RUNG_ROWS", 2000)  # one rung: 1/3, the lowest
+    monkeypatch.setattr(fidelity, "TOP_MAX_SHARE", 0.0)
+    monkeypatch.setattr(fidelity, "FULL_FOLD_PREDICT_MARGIN", 1e12)  # cut at its first round
+    test = skin.drop(columns="skin").iloc[:200]
+    with pytest.warns(bt.BudgetWarning, match="no full-data trial"):
+        result = bt.tune(skin, "skin", test=test, **OPTIONS)
+    (low,) = result.manifest.headstart["fidelity"]["rungs"]
+    assert low["share"] == 1 / 3 and low["folds"] == 2 == result.folds.n_splits
+    assert not result.manifest.search["full_fold"]["delivered"]
+    assert len(result.ensemble.members) == 2  # the rung's models of its 2 folds
+    validated = np.concatenate([valid for _, valid in result.folds.splits])
+    assert result.oof["pred"].notna().sum() == len(validated)  # two thirds of the rows
+    assert result.score.mean > 0.9 and sorted(result.score.table["fold"].unique()) == [0, 1]
+    np.testing.assert_allclose(result.predict(test), result.test_pred["pred"])

@@ -103,9 +103,8 @@ def fidelity_text(climb: Mapping[str, Any], chosen_share: float,
         chosen += (f", then fit on fold 1's whole training part ({full_fold['rows']} rows, "
                    f"{full_fold['n_rounds']} rounds"
                    + (", cut by the time" if full_fold.get("cut") else "")
-                   + f"; {full_fold['score']:.5f} on its "
-                   f"validation rows, {full_fold['score_on_share']:.5f} on the rung's share "
-                   f"of them against the rung's {full_fold['rung_score']:.5f}): "
+                   + f"; {full_fold['score']:.5f} on its validation rows against "
+                   f"{full_fold['rung_score']:.5f} for the rung's model of that fold): "
                    + ("that model is delivered" if full_fold["delivered"]
                       else "the rung's fold models are delivered"))
     return (f"trials first on a share of each fold's training rows: {rungs}; a full trial "

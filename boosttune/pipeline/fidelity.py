@@ -220,14 +220,23 @@ def _predict_seconds_a_row(run: CVRun) -> float:
     return sum(f.predict_seconds for f in run.fits) / rows if rows else 0.0
 
 
-def _predict_seconds_a_tree_row(backend: Backend, fit: FoldFit) -> float:
-    """What a tree of ``fit`` (a rung's model of fold 0) takes to predict a row, timed on
-    ``backend``'s whole validation part of that fold: on the rung's own share a call's fixed
-    cost counted too (2.4x on beijing_pm25, where the whole fold took 0.3 s)."""
+def _rung_predictions(backend: Backend, fit: FoldFit) -> tuple[np.ndarray, float]:
+    """``fit`` (a rung's model of fold 0) predicting ``backend``'s whole validation part of
+    that fold, and what one of its trees took to predict a row (on the rung's own share a
+    call's fixed cost counted too: 2.4x on beijing_pm25, where the whole fold took 0.3 s)."""
     started = time.perf_counter()
-    backend.predict_fold(fit.model, 0, fit.n_rounds)
+    pred = backend.predict_fold(fit.model, 0, fit.n_rounds)
     rows = fit.n_rounds * len(backend.parts(0).valid)
-    return (time.perf_counter() - started) / rows if rows else 0.0
+    return pred, (time.perf_counter() - started) / rows if rows else 0.0
+
+
+@dataclass
+class FullFoldFit:
+    """A delivered rung's choice fit on the first fold's whole training part."""
+
+    fit: FoldFit
+    cut: bool  # by the time, keeping its best round
+    rung_valid_pred: np.ndarray  # the rung's own model of that fold, on the same rows
 
 
 def reserved_plan(budget: Budget, shares: list[float], full_seconds: float,
@@ -252,16 +261,17 @@ def reserved_plan(budget: Budget, shares: list[float], full_seconds: float,
 
 
 def full_fold_fit(backend: Backend, params: dict[str, Any], seed: int, budget: Budget,
-                  rung_run: CVRun) -> tuple[FoldFit, bool] | None:
+                  rung_run: CVRun) -> FullFoldFit | None:
     """A delivered rung's choice fit on the first fold's whole training part of ``backend``
     (the run's full-data folds), early-stopped on its validation rows, and cut, keeping its
     best round, once what follows would not fit in the run's time: predicting that fold's
     validation and the test rows with the trees boosted so far (a tree's time a row timed
     on ``rung_run``'s model of that fold, FULL_FOLD_PREDICT_MARGIN times), the estimate's
-    bootstrap and finalize's share of the timeout. Returns the fit and whether it was cut;
-    None where no time is left for it."""
+    bootstrap and finalize's share of the timeout. Returns the fit, whether it was cut, and
+    the rung's model's predictions of the same validation rows; None where no time is left
+    for it."""
     task = backend.task
-    per_tree_row = _predict_seconds_a_tree_row(backend, rung_run.fits[0])
+    rung_pred, per_tree_row = _rung_predictions(backend, rung_run.fits[0])
     to_predict = len(backend.parts(0).valid) + (0 if task.X_test is None else len(task.X_test))
     end = clock.now() + (budget.seconds_left() or 0.0) - _bootstrap_seconds(backend, rung_run) \
         - budget.finalize_share * (budget.timeout or 0.0)
@@ -274,7 +284,7 @@ def full_fold_fit(backend: Backend, params: dict[str, Any], seed: int, budget: B
     if clock.now() >= end:
         return None
     stop = Cut(due, keep=True)
-    return backend.fit_fold(params, 0, seed, stop=stop), stop.ended
+    return FullFoldFit(backend.fit_fold(params, 0, seed, stop=stop), stop.ended, rung_pred)
 
 
 def plan(shares: list[float], full_seconds: float, left: float,
