@@ -271,7 +271,6 @@ def full_fold_fit(backend: Backend, params: dict[str, Any], seed: int, budget: B
     the rung's model's predictions of the same validation rows; None where no time is left
     for it."""
     task = backend.task
-    rung_pred, per_tree_row = _rung_predictions(backend, rung_run.fits[0])
     to_predict = len(backend.parts(0).valid) + (0 if task.X_test is None else len(task.X_test))
     end = clock.now() + (budget.seconds_left() or 0.0) - _bootstrap_seconds(backend, rung_run) \
         - budget.finalize_share * (budget.timeout or 0.0)
@@ -283,6 +282,7 @@ def full_fold_fit(backend: Backend, params: dict[str, Any], seed: int, budget: B
 
     if clock.now() >= end:
         return None
+    rung_pred, per_tree_row = _rung_predictions(backend, rung_run.fits[0])
     stop = Cut(due, keep=True)
     return FullFoldFit(backend.fit_fold(params, 0, seed, stop=stop), stop.ended, rung_pred)
 

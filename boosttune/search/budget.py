@@ -76,9 +76,7 @@ class Budget:
         and a slow one is scored on what it reached in its time (on kddcup99 two of them
         took 33 of a rung's 48 thread-seconds, and half the rung's trials then had no time
         to score a fold)."""
-        started = clock.now()
-        return Cut(self.exhausted, end=lambda: clock.now() - started > fold_seconds * (
-            folds_done[0] + 1))
+        return Cut(self.exhausted, end=_past(fold_seconds, folds_done))
 
     def first_trial_stop(self, n_folds: int, folds_done: list[int], share: float) -> Cut | None:
         """A study's first trial must finish (finalize needs one), so it is not cut but
@@ -89,10 +87,14 @@ class Budget:
 
     def _behind(self, share: float, n_folds: int, folds_done: list[int]
                 ) -> Callable[[], bool] | None:
-        """From now, whether a trial's folds begun so far (``folds_done[0]`` finished, one
-        running) take over their part of ``share`` of the search time left now (polled
-        every boosting round); None without a timeout."""
-        started, left = clock.now(), self.search_seconds_left()
-        if left is None:
-            return None
-        return lambda: clock.now() - started > share * left * (folds_done[0] + 1) / n_folds
+        """From now, whether a trial's folds take over their part of ``share`` of the
+        search time left now (``_past``); None without a timeout."""
+        left = self.search_seconds_left()
+        return None if left is None else _past(share * left / n_folds, folds_done)
+
+
+def _past(fold_seconds: float, folds_done: list[int]) -> Callable[[], bool]:
+    """From now, whether a trial's folds begun so far (``folds_done[0]`` finished, one
+    running) take over ``fold_seconds`` each (polled every boosting round)."""
+    started = clock.now()
+    return lambda: clock.now() - started > fold_seconds * (folds_done[0] + 1)
