@@ -45,9 +45,10 @@ def test_trials_climb_from_a_share_of_the_rows_to_all_of_them(skin, small_rungs,
     assert low["complete"] >= 3 and low["promoted"] == 0
     # the lowest rung cross-validates on its first folds only, the ones above on all
     assert (low["folds"], middle["folds"]) == (fidelity.LOW_RUNG_FOLDS, 3)
-    # and shares its time among LOW_RUNG_CONFIGS configurations' folds; a trial that ran
-    # into its share stopped at its best round and was scored, not thrown away
-    assert low["fold_seconds"] > 0 and middle["fold_seconds"] is None
+    # and shares its time among LOW_RUNG_CONFIGS configurations' folds, the rung above among
+    # those promoted; a trial that ran into its share stopped at its best round and was
+    # scored, not thrown away
+    assert low["fold_seconds"] > 0 and middle["fold_seconds"] > 0
     assert middle["promoted"] == math.ceil(low["complete"] / fidelity.ETA)
     trials = result.trials
     assert set(trials["fidelity"]) == {1 / 9, 1 / 3, 1.0}
@@ -240,10 +241,14 @@ def test_a_delivered_rungs_predictions_are_timed_on_its_first_trial():
     # every test row by each of the 3 fold models
     expected = fidelity.PREDICT_MARGIN * 1e-4 * 3 * 2000
     assert fidelity.delivery_predict_seconds(prepared, run) == pytest.approx(expected)
-    budget = Budget(60.0, 5.0, finalize_share=0.0)
-    fidelity.reserved_plan(budget, [1 / 27, 1 / 9], 40.0, 0.0, predict_seconds=expected,
-                           n_splits=4)  # and a full trial's fold: 10 s
-    assert budget.delivery_seconds == pytest.approx(expected + 10.0)
+    for full, fold_fit in ((100.0, 25.0), (40.0, None)):  # a full trial's fold: 25 s, 10 s
+        budget = Budget(60.0, 5.0, finalize_share=0.0)
+        fidelity.reserved_plan(budget, [1 / 27, 1 / 9], full, 0.0, predict_seconds=expected,
+                               n_splits=4)
+        left = 60.0 - 0.15 * full / 27
+        # and the full-data fold fit: a full trial's fold, and at least 0.3 of what is left
+        wanted = fold_fit or fidelity.FULL_FOLD_MIN_SHARE * left
+        assert budget.delivery_seconds == pytest.approx(expected + wanted, abs=0.01)
 
 
 def test_lower_rungs_early_stop_sooner_than_the_run(skin):
