@@ -39,7 +39,7 @@ class Cut:
     once ``due`` says so the fit is cut (it raises BudgetExhausted), or, with ``keep``, it
     stops boosting and keeps its best round so far: a shorter but usable model (for a trial
     that must finish, a run's first). ``end``: a second rule, checked after ``due``, whose
-    stop always keeps the best round (a lowest rung's time for each fold). ``kept``: whether
+    stop always keeps the best round (a lower rung's time for each fold). ``kept``: whether
     the stop that came keeps; ``ended``: a stop came in some fit."""
 
     due: Callable[[], bool]

@@ -200,7 +200,7 @@ def _fold_seconds(rung: Rung, seconds: float, prepared: Prepared, configs: int) 
     lowest rung, those promoted above it: on beijing_pm25 at 300 s, 23 of the 1/9 rung's
     25 trials were cut before a fold was scored, its first two having taken its time)."""
     at_once = parallel_trials(rung.objective, prepared.config.search.parallel_trials)
-    return seconds * at_once / max(configs, 1) / rung.objective.backend.folds.n_splits
+    return seconds * at_once / configs / rung.objective.backend.folds.n_splits
 
 
 def _predictions_grow(budget: Budget, predicted: float, trial_seconds: float) -> None:
@@ -261,8 +261,8 @@ def reserved_plan(budget: Budget, shares: list[float], full_seconds: float,
         return kept, top
     budget.best_run_seconds, budget.extra_runs = full_seconds * shares[0], rung_runs
     left = max(budget.search_seconds_left() or 0.0, 0.0)
-    budget.delivery_seconds = predict_seconds + min(
-        max(full_seconds / n_splits, FULL_FOLD_MIN_SHARE * left), FULL_FOLD_MAX_SHARE * left)
+    budget.delivery_seconds = predict_seconds + float(np.clip(
+        full_seconds / n_splits, FULL_FOLD_MIN_SHARE * left, FULL_FOLD_MAX_SHARE * left))
     return plan(shares, full_seconds, max(budget.search_seconds_left() or 0.0, 0.0),
                 full_rung=False)
 

@@ -70,7 +70,7 @@ class Budget:
         return Cut(lambda: self.exhausted() or behind())
 
     def allotted_stop(self, fold_seconds: float, folds_done: list[int]) -> Cut:
-        """A lowest rung's trial: cut once the budget is spent; each fold stops at its best
+        """A lower rung's trial: cut once the budget is spent; each fold stops at its best
         round once the folds begun so far (``folds_done[0]`` finished, one running) take over
         ``fold_seconds`` each. The rung so evaluates the configurations it was planned for,
         and a slow one is scored on what it reached in its time (on kddcup99 two of them

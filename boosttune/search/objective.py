@@ -31,7 +31,7 @@ from boosttune.search.storage import PARAMS_KEY, mark_worker, n_counted
 
 REJECTED_KEY = "rejected_by_library"  # a failed trial's reason, in its user attrs
 SHORTENED_KEY = "shortened"  # a first trial whose folds ended before their best round
-ALLOTTED_KEY = "ended_at_allotted_time"  # a lowest rung's trial whose folds did
+ALLOTTED_KEY = "ended_at_allotted_time"  # a lower rung's trial whose folds did
 
 
 class ParamsRejected(Exception):
@@ -54,7 +54,7 @@ class Objective:
     pool: TrialPool | None = None  # the trials kept for an ensemble
     cut_first: bool = False  # the study's first trial may be cut too (a lower rung has one)
     first_share: float = 1.0  # of the search's time, the most its first trial may take
-    fold_seconds: float | None = None  # a lowest rung's: each fold's time (Budget.allotted_stop)
+    fold_seconds: float | None = None  # a lower rung's: each fold's time (Budget.allotted_stop)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _free: list[Backend] = field(default_factory=list, repr=False)  # backends no trial uses
     _copies: list[Backend] = field(default_factory=list, repr=False)
@@ -107,7 +107,7 @@ class Objective:
             with self._lock:
                 self._free.append(backend)
         if stop is not None and stop.ended:  # folds ended before their best round: a first
-            # trial's (shortened) or a lowest rung's at their allotted time
+            # trial's (shortened) or a lower rung's at their allotted time
             trial.set_user_attr(ALLOTTED_KEY if stop.end else SHORTENED_KEY, True)
         trial.set_user_attr("n_rounds", run.mean_rounds)
         trial.set_user_attr("fold_scores", run.fold_scores)
