@@ -38,6 +38,22 @@ def test_binary_with_categoricals_and_nan(adult, model):
     np.testing.assert_allclose(result.predict(test), result.test_pred["pred"])
 
 
+CATEGORICAL_CAP = {"lightgbm": {"max_cat_threshold": 4}, "xgboost": {"max_cat_to_onehot": 4}}
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_categorical_handling_is_recorded_and_overridable(adult, model):
+    cap = CATEGORICAL_CAP[model]
+    result = bt.tune(adult.iloc[:1200], "class", model=model, fixed=cap, **FAST)
+    record = result.manifest.resolved["categoricals"]
+    assert record["handling"] == "native"
+    assert record["levels"] == {name: len(values)
+                                for name, values in result.manifest.categories.items()}
+    assert record["levels"]["native-country"] > 10
+    assert "fixed=" in record["override"]
+    assert result.manifest.params_used.items() >= cap.items()
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_multiclass(iris, model):
     result = bt.tune(iris, "target", model=model, **FAST)
