@@ -206,7 +206,7 @@ def _full_fold(searched: Searched, final: SeedAverage, folds: Delivered) -> Deli
     task = prepared.task
     started = time.perf_counter()
     found = fidelity.full_fold_fit(searched.full_data, params, run.seed,
-                                   searched.objective.budget, run)
+                                   searched.objective.budget, run, prepared.config)
     if found is None:
         return replace(folds, record={"delivered": False, "reason": "no time left"})
     fit, valid = found.fit, searched.full_data.parts(0).valid
