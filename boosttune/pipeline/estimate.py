@@ -270,20 +270,25 @@ def _draw(task: Task, oof: np.ndarray, scored: np.ndarray, draw: int, public: in
         return _draw_scores(task, oof, rows, public)
 
 
-def _draw_size(oof: np.ndarray, size: int, public_share: float) -> tuple[np.ndarray, int, int]:
+def _draw_plan(oof: np.ndarray, size: int, public_share: float) -> tuple[np.ndarray, int, int]:
     """The OOF rows with predictions, the rows a draw takes and its public share's rows."""
     scored = np.flatnonzero(~np.isnan(oof.reshape(len(oof), -1)).any(axis=1))
     draw = min(size, MAX_DRAW_ROWS, len(scored))
     return scored, draw, round(public_share * draw)
 
 
-def bootstrap_seconds(task: Task, oof: np.ndarray, size: int, public_share: float) -> float:
-    """What ``_bootstrap`` of these rows will take: one draw timed as it makes them (three
-    scores: on kddcup99 a third of the time, when one score was timed), BOOTSTRAPS times."""
-    scored, draw, public = _draw_size(oof, size, public_share)
+def bootstrap_seconds(task: Task, oof: np.ndarray, size: int, public_share: float,
+                      from_rows: int) -> float:
+    """What ``_bootstrap`` of ``from_rows`` scored rows will take: one draw timed on ``oof``
+    as the bootstrap makes it (three scores: on kddcup99 a third of the time, when one
+    score was timed), scaled to the rows a draw from ``from_rows`` takes, BOOTSTRAPS times."""
+    scored, draw, public = _draw_plan(oof, size, public_share)
+    if draw == 0:
+        return 0.0
     started = time.perf_counter()
     _draw(task, oof, scored, draw, public, np.random.default_rng(0))
-    return BOOTSTRAPS * (time.perf_counter() - started)
+    wanted = min(size, MAX_DRAW_ROWS, from_rows)
+    return BOOTSTRAPS * (time.perf_counter() - started) * wanted / draw
 
 
 def _bootstrap(task: Task, oof: np.ndarray, size: int, public_share: float, seed: int
@@ -291,7 +296,7 @@ def _bootstrap(task: Task, oof: np.ndarray, size: int, public_share: float, seed
     """Scores of draws from the OOF rows, of ``size`` rows or MAX_DRAW_ROWS if fewer (their
     size is returned too), and the sd of the difference of the scores of the public share and
     the rest, scaled to ``size`` (None where a share is under 2 rows)."""
-    scored, draw, public = _draw_size(oof, size, public_share)
+    scored, draw, public = _draw_plan(oof, size, public_share)
     rng = np.random.default_rng(seed)
     whole, differences = [], []
     for _ in range(BOOTSTRAPS):
