@@ -121,8 +121,36 @@ def _levers(result: Any, X_train: Any, y_train: Any, X_test: Any, task: str, met
     cv["ensemble_all"] = result.manifest.evaluation["ensemble"]
     PAIRED.mkdir(parents=True, exist_ok=True)
     np.savez(levers_path(method, task, len(X_train), len(X_test), seed, budget), **saved)
+    if os.environ.get("BOOSTTUNE_BENCH_CANDIDATES"):
+        np.savez(candidates_path(method, task, len(X_train), len(X_test), seed, budget),
+                 **_candidates(result, X_test))
     return {"ensemble_cv": cv, "single_cv": {m: r.score.mean for m, r in result.by_model.items()},
             "kept_bytes": {m: _kept_bytes(r.kept) for m, r in result.by_model.items()}}
+
+
+def candidates_path(method: str, task: str, n_train: int, n_test: int, seed: int,
+                    budget: float) -> Path:
+    """Where a multi-model run's kept trials (OOF and test predictions) are saved."""
+    return PAIRED / f"{method}_{task}_{n_train}_{n_test}_s{seed}_b{budget:g}_candidates.npz"
+
+
+def _candidates(result: Any, X_test: Any) -> dict[str, Any]:
+    """Every kept trial's OOF and test predictions (each predicting as the ensemble's member
+    would) with the rows' folds, for replaying the selection offline (score_selection.py)."""
+    from boosttune.result import Ensemble
+    encoder = result.ensemble.encoder
+    saved: dict[str, Any] = {"fold": result.oof["fold"].to_numpy()}
+    for model, run in result.by_model.items():
+        chosen = run.evaluation.get("selection", {}).get("chosen_trial")
+        for kept in run.kept:
+            name = f"{model}_{kept.trial}"
+            delivered = kept.trial == chosen and isinstance(run.ensemble, Ensemble)
+            predictor = (run.ensemble if delivered
+                         else Ensemble(kept.predict, kept.members, encoder))
+            saved[f"oof__{name}"] = kept.oof
+            saved[f"test__{name}"] = predictor.predict(X_test)
+            saved[f"cv__{name}"] = kept.score
+    return saved
 
 
 def _low_rate(best: Any, X_train: Any, y_train: Any, X_test: Any, config: Any,
