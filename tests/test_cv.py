@@ -122,3 +122,23 @@ def test_a_fit_that_must_finish_ends_at_its_best_round_when_its_time_is_up(diamo
     with pytest.raises(BudgetExhausted):
         prepared.backend.fit_fold(params, 0, 0, stop=spent)
     assert spent.ended and not spent.kept
+
+
+def test_lightgbm_copies_fit_from_threads_at_once(adult):
+    # parallel trials each take a copy of the backend that builds its own native datasets
+    # from the shared rows; building them beside another copy's booster crashed a process
+    # (segmentation fault), so datasets are built one at a time and come back built
+    from concurrent.futures import ThreadPoolExecutor
+
+    from boosttune.config import build_config
+    from boosttune.pipeline.prepare import prepare
+
+    prepared = prepare(adult, "class", None, build_config(model="lightgbm"), 0.0)
+    copies = [prepared.backend.copy() for _ in range(4)]
+    params = {"learning_rate": 0.3, "num_leaves": 15}
+    with ThreadPoolExecutor(4) as pool:
+        fits = list(pool.map(lambda b: b.fit_fold(params, 0, 0), copies))
+    first = fits[0].valid_pred
+    assert all(np.allclose(f.valid_pred, first) for f in fits)  # same fold, same seed
+    train_set, stop_set = copies[0]._fold_datasets(0)
+    assert train_set._handle is not None and stop_set._handle is not None

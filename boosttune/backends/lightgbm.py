@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -43,6 +44,13 @@ SKLEARN_NAMES = {"feature_fraction": "colsample_bytree", "bagging_fraction": "su
                  "min_sum_hessian_in_leaf": "min_child_weight"}
 
 
+# One native Dataset built at a time in the process: a trial's copy of the backend building
+# its datasets from the shared rows beside another trial's booster starting died of a
+# segmentation fault (bank_marketing, seed 1, two trials at once, every run; faulthandler's
+# stack in LGBM_DatasetCreateFromMat and Booster.__init__). Training itself is not held.
+NATIVE_BUILD = threading.RLock()
+
+
 @dataclass
 class LightGBMBackend(Backend):
     name: ClassVar[str] = "lightgbm"
@@ -52,27 +60,30 @@ class LightGBMBackend(Backend):
     _valid_X: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     def _all_rows(self) -> lgb.Dataset:
-        if self._full is None:
-            # bins are found once on all rows (unsupervised), as lgb.cv does; folds are subsets
-            self._full = lgb.Dataset(
-                self.task.X, label=self.task.y, weight=self.task.weights,
-                categorical_feature=self.task.encoder.categorical_indices or "auto",
-                free_raw_data=False,
-                params={"verbosity": -1, "feature_pre_filter": False, **self.dataset_params},
-            ).construct()
-        return self._full
+        with NATIVE_BUILD:
+            if self._full is None:
+                # bins are found once on all rows (unsupervised), as lgb.cv does; folds are
+                # subsets
+                self._full = lgb.Dataset(
+                    self.task.X, label=self.task.y, weight=self.task.weights,
+                    categorical_feature=self.task.encoder.categorical_indices or "auto",
+                    free_raw_data=False,
+                    params={"verbosity": -1, "feature_pre_filter": False,
+                            **self.dataset_params},
+                ).construct()
+            return self._full
 
     def _fold_datasets(self, fold: int) -> tuple[lgb.Dataset, lgb.Dataset]:
         if fold not in self._datasets:
             full = self._all_rows()
             parts = self.parts(fold)
-            self._datasets[fold] = (full.subset(parts.fit.tolist()),
-                                    full.subset(parts.stop.tolist()))
+            with NATIVE_BUILD:  # built here, not inside lgb.train beside another trial
+                self._datasets[fold] = (full.subset(parts.fit.tolist()).construct(),
+                                        full.subset(parts.stop.tolist()).construct())
         return self._datasets[fold]
 
     def _build_fold(self, fold: int) -> None:
-        for dataset in self._fold_datasets(fold):
-            dataset.construct()
+        self._fold_datasets(fold)
 
     def on_folds(self, folds: Folds) -> LightGBMBackend:
         """Other folds of the same rows share the bins found once on all of them."""
