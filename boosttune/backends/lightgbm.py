@@ -48,7 +48,7 @@ SKLEARN_NAMES = {"feature_fraction": "colsample_bytree", "bagging_fraction": "su
 # its datasets from the shared rows beside another trial's booster starting died of a
 # segmentation fault (bank_marketing, seed 1, two trials at once, every run; faulthandler's
 # stack in LGBM_DatasetCreateFromMat and Booster.__init__). Training itself is not held.
-NATIVE_BUILD = threading.RLock()
+NATIVE_BUILD = threading.Lock()
 
 
 @dataclass

@@ -33,7 +33,7 @@ from boosttune.core.statistics import (
     paired_difference,
     valid_to_train,
 )
-from boosttune.core.task import Task
+from boosttune.core.task import FeatureEncoder, Task
 from boosttune.pipeline.estimate import n_test, with_interval
 from boosttune.pipeline.outputs import oof_frame, test_frame
 from boosttune.pipeline.prepare import Prepared, check
@@ -166,7 +166,8 @@ def _ensemble(task: Task, folds: Folds, results: dict[str, TuneResult], started:
         return _best(results)
     selection = select(task, folds, [k.oof for k in candidates], seconds)
     members = [(w, k) for w, k in zip(selection.weights, candidates, strict=True) if w > 0]
-    parts = [(float(w), _predictor(k, results[k.model], task, reseed)) for w, k in members]
+    parts = [(float(w), member_predictor(k, results[k.model], task.encoder, reseed))
+             for w, k in members]
     predictor = WeightedEnsemble(parts, task.encoder)
     oof = blend([k.oof for k in candidates], selection.weights)
     test_pred = None if task.X_test is None else predictor.predict_matrix(task.X_test)
@@ -186,8 +187,8 @@ def _ensemble(task: Task, folds: Folds, results: dict[str, TuneResult], started:
         selection=None, nested=None, curves=None, study=None)
 
 
-def _predictor(kept: Kept, result: TuneResult, task: Task, reseed: Reseed | None
-               ) -> Ensemble:
+def member_predictor(kept: Kept, result: TuneResult, encoder: FeatureEncoder,
+                     reseed: Reseed | None = None) -> Ensemble:
     """A member's predictor: its fold models (over the other seeds too, where ``reseed``
     gives them); for the trial its backend's finalize chose, what finalize delivered (fold
     models over every seed, with the backend's refit)."""
@@ -195,7 +196,7 @@ def _predictor(kept: Kept, result: TuneResult, task: Task, reseed: Reseed | None
     if kept.trial == chosen and isinstance(result.ensemble, Ensemble):
         return result.ensemble
     more = [] if reseed is None else reseed(kept)
-    return Ensemble(kept.predict, kept.members + more, task.encoder)
+    return Ensemble(kept.predict, kept.members + more, encoder)
 
 
 def _best(results: dict[str, TuneResult]) -> TuneResult:

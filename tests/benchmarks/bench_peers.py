@@ -137,18 +137,14 @@ def candidates_path(method: str, task: str, n_train: int, n_test: int, seed: int
 def _candidates(result: Any, X_test: Any) -> dict[str, Any]:
     """Every kept trial's OOF and test predictions (each predicting as the ensemble's member
     would) with the rows' folds, for replaying the selection offline (score_selection.py)."""
-    from boosttune.result import Ensemble
+    from boosttune.pipeline.ensemble import member_predictor
     encoder = result.ensemble.encoder
     saved: dict[str, Any] = {"fold": result.oof["fold"].to_numpy()}
     for model, run in result.by_model.items():
-        chosen = run.evaluation.get("selection", {}).get("chosen_trial")
         for kept in run.kept:
             name = f"{model}_{kept.trial}"
-            delivered = kept.trial == chosen and isinstance(run.ensemble, Ensemble)
-            predictor = (run.ensemble if delivered
-                         else Ensemble(kept.predict, kept.members, encoder))
             saved[f"oof__{name}"] = kept.oof
-            saved[f"test__{name}"] = predictor.predict(X_test)
+            saved[f"test__{name}"] = member_predictor(kept, run, encoder).predict(X_test)
             saved[f"cv__{name}"] = kept.score
     return saved
 

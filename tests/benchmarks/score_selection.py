@@ -23,8 +23,8 @@ from load_data import load  # the harness's loader (bench_peers puts it on the p
 from sklearn.metrics import log_loss, roc_auc_score
 from summarize import rel_improvement
 
-ROUNDS = 30
-MAX_ROWS = 20_000
+from boosttune.core.blending import MAX_ROWS, ROUNDS, blend
+
 Score = Callable[[np.ndarray, np.ndarray], float]  # (rows, prediction) -> higher is better
 
 
@@ -84,10 +84,6 @@ def variants(score: Score, names: list[str], cv: list[float], preds: list[np.nda
             equal[mine] = 1
         out[f"top{k}_each_equal"] = equal / equal.sum()
     return out
-
-
-def blend(preds: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
-    return np.sum([w * p for w, p in zip(weights, preds, strict=True) if w > 0], axis=0)
 
 
 def main(rows_file: str) -> None:
