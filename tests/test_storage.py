@@ -82,6 +82,29 @@ def test_work_needs_a_storage(breast_cancer: pd.DataFrame) -> None:
         bt.work(breast_cancer, "target", **FAST)
 
 
+OPEN_AT = """
+import sys, time
+from boosttune.search.storage import open_storage
+while time.time() < float(sys.argv[2]):
+    pass
+open_storage(sys.argv[1])
+"""
+
+
+def test_processes_opening_one_fresh_storage_at_once_all_open_it(tmp_path: Path) -> None:
+    # each creates Optuna's schema; unretried, 7 of 10 such starts had one fail on a table or
+    # the schema version row the other had just made (seen in a full run as a kill -9 test
+    # failure: the test's poll and the run opened the new study.db together)
+    for attempt in range(3):
+        db, start = tmp_path / f"fresh{attempt}.db", time.time() + 2.0
+        openers = [subprocess.Popen([sys.executable, "-c", OPEN_AT, str(db), str(start)],
+                                    cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                   for _ in range(4)]
+        errors = [opener.communicate(timeout=120)[1] for opener in openers]
+        assert all(opener.returncode == 0 for opener in openers), errors
+    assert optuna.get_all_study_summaries(f"sqlite:///{db}") == []  # a usable, empty schema
+
+
 def test_kill_9_mid_study_resumes_losing_at_most_the_trial_in_flight(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     process = subprocess.Popen(

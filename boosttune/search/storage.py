@@ -18,6 +18,7 @@ from typing import Any
 
 import optuna
 from optuna.trial import TrialState
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from boosttune.core.errors import BoostTuneError, first_line
 
@@ -29,6 +30,7 @@ IDENTITY_KEY = "boosttune_identity"
 WORKER_KEY = "boosttune_worker"
 PARAMS_KEY = "boosttune_params"  # a trial's full params, fixed ones included
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
+SCHEMA_RACE_TRIES = 5  # opening a fresh storage while another process creates its schema
 
 
 def storage_url(storage: str | os.PathLike[str]) -> str:
@@ -47,10 +49,7 @@ def open_storage(storage: str | os.PathLike[str]) -> optuna.storages.RDBStorage:
     if url.startswith("sqlite"):  # several local processes write one file: wait for its lock
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS,
-                                              grace_period=GRACE_SECONDS, **kwargs)
+        return _rdb_storage(url, kwargs)
     except Exception as exc:  # SQLAlchemy's errors name the driver or server problem
         reason = first_line(exc, type(exc).__name__)
         raise BoostTuneError(
@@ -58,6 +57,27 @@ def open_storage(storage: str | os.PathLike[str]) -> optuna.storages.RDBStorage:
             "URL (e.g. postgresql+psycopg2://user:pass@host/db), that the server runs, and that "
             "its driver is installed (pip install 'boosttune[postgres]')."
         ) from None
+
+
+def _rdb_storage(url: str, kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
+    """Opens the storage; retried while another process is creating the same fresh schema.
+
+    Two processes opening a new file or database at once both create Optuna's tables, and the
+    slower one fails on the schema version row (IntegrityError) or an existing table
+    (OperationalError); once the other has finished, opening again finds the schema made.
+    """
+    for attempt in range(SCHEMA_RACE_TRIES):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS,
+                                                  grace_period=GRACE_SECONDS, **kwargs)
+        except (IntegrityError, OperationalError) as exc:
+            racing = isinstance(exc, IntegrityError) or "already exists" in str(exc)
+            if not racing or attempt == SCHEMA_RACE_TRIES - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def check_identity(study: optuna.Study, identity: dict[str, Any]) -> None:
