@@ -243,7 +243,10 @@ class Evaluation(_Group):
     training parts to estimate what the delivered predictor scores (0: off; fewer where the
     budget is short); its 95% prediction interval is for a test set of ``test_size`` rows
     (None: the rows of ``test=``), with the spread of a leaderboard's public share
-    (``public_share``) against the rest."""
+    (``public_share``) against the rest. ``interval=False`` skips that interval (its
+    bootstrap scores the OOF rows 600 times) and ``curves=False`` the learning curves and
+    their diagnosis (each fold predicted at 15 rounds): a multi-model run's backends skip
+    both, the ensemble has its own interval and no one model's curves."""
 
     nested: int | None = None
     compare_default: bool = False
@@ -251,6 +254,8 @@ class Evaluation(_Group):
     delivered: int = 3
     test_size: int | None = None
     public_share: float = 0.25
+    interval: bool = True
+    curves: bool = True
 
     def __post_init__(self) -> None:
         if self.nested is not None:
@@ -259,6 +264,8 @@ class Evaluation(_Group):
         _check_bool("compare_policies", self.compare_policies)
         _check_int("delivered", self.delivered, 0)
         _check_int("test_size", self.test_size, 1, optional=True)
+        _check_bool("interval", self.interval)
+        _check_bool("curves", self.curves)
         if isinstance(self.public_share, bool) or not isinstance(self.public_share, Real) \
                 or not 0 < self.public_share < 1:
             raise OptionError("public_share", "must be a fraction between 0 and 1 (Kaggle's "

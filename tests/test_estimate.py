@@ -91,6 +91,20 @@ def test_without_a_test_size_there_is_an_estimate_but_no_prediction_interval(bre
     assert off.score.delivered is None and "delivered" not in str(off.score)
 
 
+def test_interval_and_curves_can_be_turned_off(breast_cancer):
+    train, test = breast_cancer.iloc[:450], breast_cancer.iloc[450:].drop(columns="target")
+    off = bt.tune(train, "target", test=test, **FAST,
+                  evaluation=bt.Evaluation(interval=False, curves=False))
+    found = off.score.delivered
+    assert found is not None and found.folds_checked > 0  # the estimate is still measured
+    assert found.n_test is None and np.isnan(found.interval[0])
+    assert off.curves is None and off.diagnosis is None
+    on = bt.tune(train, "target", test=test, **FAST)
+    assert on.score.delivered.n_test == len(test) and on.curves is not None
+    with pytest.raises(bt.BoostTuneError, match="'curves' parameter"):
+        bt.Evaluation(curves="no")
+
+
 def test_intervals_stay_in_the_metrics_range():
     low, high = interval(0.998, 0.004, 5, bounds=(0.0, 1.0))
     assert 0 < low < 0.998 < high < 1

@@ -101,7 +101,10 @@ def fold_estimate(prepared: Prepared, score: CVScore, fit: FoldFit, rows: np.nda
 
 
 def n_test(task: Task, config: RunConfig) -> int | None:
-    """The test set's size: ``Evaluation.test_size``, else the rows of ``test=``."""
+    """The test set's size: ``Evaluation.test_size``, else the rows of ``test=``; None
+    (no interval) where there is neither or ``Evaluation.interval`` is off."""
+    if not config.evaluation.interval:
+        return None
     if config.evaluation.test_size is not None:
         return config.evaluation.test_size
     return None if task.X_test is None else int(task.X_test.shape[0])

@@ -68,9 +68,8 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
                                       searched.objective.reusable_run(candidates[0][0]),
                                       config.finalize.select)
     final = summarize_runs(task, folds, chosen.runs)
-    curves = learning_curves(backend, prepared.spec.predict, final.runs[0])
-    verdict, per_fold = diagnose_curves(curves, config.fit.max_rounds,
-                                        task.metric.greater_is_better, prepared.spec.advice)
+    curves, diagnosis = _diagnosed_curves(searched, final) if config.evaluation.curves \
+        else (None, None)
     evaluation = _evaluation(searched, backends, chosen.params, final, selection, chosen.trial)
     if nested is not None:
         evaluation["nested"] = nested.summary()
@@ -94,8 +93,7 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
         {id(b): b.native_seconds for b in backends if b is not backend}.values())
     manifest = build_manifest(searched, final, chosen.params, evaluation, timing,
                               refit_used=delivered.refit, refit_rounds=delivered.n_rounds,
-                              diagnosis={"verdict": verdict.verdict, "reason": verdict.reason,
-                                         "folds": [d.verdict for d in per_fold]},
+                              diagnosis=diagnosis,
                               shortened=shortened, full_fold=delivered.record)
     return TuneResult(
         model=config.one_model,
@@ -115,6 +113,18 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
         curves=curves,
         kept=[] if searched.objective.pool is None else searched.objective.pool.kept,
     )
+
+
+def _diagnosed_curves(searched: Searched, final: SeedAverage
+                      ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The final run's learning curves and the fit diagnosis drawn from them."""
+    prepared, config = searched.prepared, searched.config
+    curves = learning_curves(prepared.backend, prepared.spec.predict, final.runs[0])
+    verdict, per_fold = diagnose_curves(curves, config.fit.max_rounds,
+                                        prepared.task.metric.greater_is_better,
+                                        prepared.spec.advice)
+    return curves, {"verdict": verdict.verdict, "reason": verdict.reason,
+                    "folds": [d.verdict for d in per_fold]}
 
 
 def _shortened(study: optuna.Study, chosen: int) -> bool:

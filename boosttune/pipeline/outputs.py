@@ -95,7 +95,7 @@ def categorical_record(task: Task) -> dict[str, Any]:
 
 def build_manifest(searched: Searched, final: SeedAverage, params_used: dict[str, Any],
                    evaluation: dict[str, Any], timing: Timing, *, refit_used: str,
-                   refit_rounds: int, diagnosis: dict[str, Any],
+                   refit_rounds: int, diagnosis: dict[str, Any] | None,
                    shortened: bool = False, full_fold: dict[str, Any] | None = None
                    ) -> Manifest:
     prepared, config, study = searched.prepared, searched.config, searched.study
