@@ -49,6 +49,10 @@ def test_each_backend_is_searched_on_the_same_folds_and_ensembled(two_models):
     assert first.folds_checked == found.folds_checked > 0
     assert found.gain == pytest.approx(first.gain)
     assert 0 <= found.interval[0] < found.delivered < found.interval[1] <= 1
+    # the backends drew no interval or curves of their own; the manifest keeps the run's
+    assert all(r.curves is None for r in result.by_model.values())
+    assert first.n_test is None and np.isnan(first.interval[0])
+    assert result.manifest.config["evaluation"]["interval"] is True
 
 
 def test_the_ensemble_directory_holds_its_members(two_models, tmp_path):
@@ -128,6 +132,10 @@ def test_cli_models_add_an_ensemble_run(tmp_path):
     assert (ensemble_dir / "submission.csv").exists() and (ensemble_dir / "ensemble.json").exists()
     row = next(r for r in board if r["model"] == "ensemble")
     assert row["holdout"] is not None and row["holdout"] > 0.9
+    # each model ran on its own timeout here: each keeps its estimate, interval and curves
+    assert all(r["prediction_interval"] is not None for r in board)
+    assert all(r["delivered_est"] is not None for r in board)
+    assert len(list(tmp_path.glob("breast_cancer-xgboost-*/curves.parquet"))) == 1
 
 
 def test_the_estimators_take_a_model_list(breast_cancer):

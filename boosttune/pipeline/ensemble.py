@@ -67,7 +67,7 @@ def run_models(train: Any, target: Any, test: Any, config: RunConfig,
     then select the ensemble."""
     started = time.perf_counter()
     equal = None if config.timeout is None else _search_seconds(config) / len(config.models)
-    searches = {m: start(replace(model_config(config, m), timeout=equal),
+    searches = {m: start(replace(member_config(config, m), timeout=equal),
                          None if equal is None else PROBE_SHARE * equal)
                 for m in config.models}
     weights = standing(searches)
@@ -122,17 +122,21 @@ def standing(searches: dict[str, Paused]) -> dict[str, float]:
 
 
 def model_config(config: RunConfig, model: str) -> RunConfig:
-    """One backend's config in a multi-model run: its own study, trials kept; only the first
-    backend replicates its delivery (``Evaluation.delivered``) for the ensemble's estimate:
-    each replica costs its search about a CV run (at 60 s, a replica per backend left each
-    half the trials of a one-model run); none draws its own interval or learning curves
-    (on adult at 60 s their bootstrap took 4.2 s, on letter the curves 7.8 s)."""
+    """One backend's config in a multi-model run: its own study, trials kept."""
     kept = KEPT_PER_MODEL if config.finalize.ensemble is None else config.finalize.ensemble
-    delivered = config.evaluation.delivered if model == config.models[0] else 0
-    evaluation = replace(config.evaluation, delivered=delivered, interval=False, curves=False)
     return replace(config, model=model, finalize=replace(config.finalize, ensemble=kept),
-                   evaluation=evaluation,
                    storage=storage_of(config.storage, model))
+
+
+def member_config(config: RunConfig, model: str) -> RunConfig:
+    """``model_config`` for a backend sharing one run's budget: only the first replicates
+    its delivery (``Evaluation.delivered``) for the ensemble's estimate, as each replica
+    costs its search about a CV run (at 60 s, a replica per backend left each half the
+    trials of a one-model run); none draws its own interval or learning curves (on adult at
+    60 s their bootstrap took 4.2 s, on letter the curves 7.8 s)."""
+    delivered = config.evaluation.delivered if model == config.models[0] else 0
+    return replace(model_config(config, model), evaluation=replace(
+        config.evaluation, delivered=delivered, interval=False, curves=False))
 
 
 def combine(train: Any, target: Any, test: Any, config: RunConfig,
@@ -158,7 +162,7 @@ def _interval_seconds(config: RunConfig, searches: dict[str, Paused]) -> float:
     timed on the first backend's best run: on adult at 60 s, 4.2 s no search kept back."""
     prepared = searches[config.models[0]].prepared
     run, size = searches[config.models[0]].best_run(), n_test(prepared.task, config)
-    if run is None or size is None:
+    if run is None or size is None or config.timeout is None:
         return 0.0
     return bootstrap_seconds(prepared.task, run.oof, size, config.evaluation.public_share,
                              prepared.task.n_rows)
@@ -203,7 +207,8 @@ def _ensemble(task: Task, folds: Folds, results: dict[str, TuneResult], started:
         ensemble=predictor, by_model=results, kept=[],
         members=[_member(w, k, len(p.members) // folds.n_splits)
                  for (w, k), (_, p) in zip(members, parts, strict=True)],
-        manifest=_manifest(best.manifest, results, selection, score, candidates, started),
+        manifest=_manifest(best.manifest, results, selection, score, candidates, started,
+                           config),
         selection=None, nested=None, curves=None, study=None)
 
 
@@ -258,7 +263,8 @@ def _estimate(task: Task, score: CVScore, oof: np.ndarray, results: dict[str, Tu
              sum(weight[m] * e.gain_std_error for m, e in found.items()) / share)
             if share > 0 else (0.0, 0.0))
     step = sum(weight[m] * e.learning_step for m, e in found.items()) / share if share else 0.0
-    basis = (f"the delivery gain {', '.join(found)} measured, by member weight"
+    basis = (f"the delivery gain measured on {' and '.join(found)}"
+             + (" by member weight" if len(found) > 1 else "")
              if share > 0 else "not measured: no backend measured its delivery gain")
     return with_interval(task, score, oof, gain, sum(e.folds_checked for e in found.values()),
                          basis, n_test(task, config), config.evaluation.public_share,
@@ -266,7 +272,8 @@ def _estimate(task: Task, score: CVScore, oof: np.ndarray, results: dict[str, Tu
 
 
 def _manifest(best: Manifest, results: dict[str, TuneResult], selection: Selection,
-              score: CVScore, candidates: list[Kept], started: float) -> Manifest:
+              score: CVScore, candidates: list[Kept], started: float,
+              config: RunConfig) -> Manifest:
     manifests = [r.manifest for r in results.values()]
     search = {"n_trials": sum(m.search["n_trials"] for m in manifests),
               "n_complete": sum(m.n_complete for m in manifests),
@@ -284,4 +291,5 @@ def _manifest(best: Manifest, results: dict[str, TuneResult], selection: Selecti
     return replace(best, model="ensemble", score=score.summary(), search=search,
                    timing=timing, evaluation={"ensemble": ensemble, **(
                        {"shift": shift[0]} if shift else {})}, diagnosis=None,
-                   config={**best.config, "model": list(results)})
+                   config={**best.config, "model": list(results),
+                           "evaluation": config.evaluation.to_dict()})
