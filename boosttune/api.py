@@ -68,7 +68,7 @@ def tune(
     weights, id column, columns to drop), ``search`` (sampler, pruner, fixed params, head
     starts, parallel trials), ``fit`` (early stopping, round ceiling, threads), ``finalize``
     (refit 'folds' / 'full' / 'blend', top-k re-evaluation), ``evaluation`` (nested CV,
-    comparisons) and ``storage`` (an Optuna RDB URL or SQLite path: resumable, shareable by
+    comparisons, the delivered estimate, its interval, learning curves) and ``storage`` (an Optuna RDB URL or SQLite path: resumable, shareable by
     :func:`work`). The old flat names (``sampler=``, ``max_rounds=``, ...) still work for
     one release, with a DeprecationWarning naming their group (``boosttune.config.MOVED``).
 
