@@ -68,9 +68,10 @@ def tune(
     weights, id column, columns to drop), ``search`` (sampler, pruner, fixed params, head
     starts, parallel trials), ``fit`` (early stopping, round ceiling, threads), ``finalize``
     (refit 'folds' / 'full' / 'blend', top-k re-evaluation), ``evaluation`` (nested CV,
-    comparisons, the delivered estimate, its interval, learning curves) and ``storage`` (an Optuna RDB URL or SQLite path: resumable, shareable by
-    :func:`work`). The old flat names (``sampler=``, ``max_rounds=``, ...) still work for
-    one release, with a DeprecationWarning naming their group (``boosttune.config.MOVED``).
+    comparisons, the delivered estimate, its interval, learning curves) and ``storage`` (an
+    Optuna RDB URL or SQLite path: resumable, shareable by :func:`work`). The old flat names
+    (``sampler=``, ``max_rounds=``, ...) still work for one release, with a DeprecationWarning
+    naming their group (``boosttune.config.MOVED``).
 
     >>> import boosttune as bt                                          # doctest: +SKIP
     >>> result = bt.tune(train, target="class", metric="auc", n_trials=50, seeds=3)
