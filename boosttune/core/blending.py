@@ -60,7 +60,7 @@ def select(task: Task, folds: Folds, preds: list[np.ndarray],
     """The weights chosen on every validated row, with the flattering and the honest score;
     within ``seconds`` (fewer greedy rounds on large data), the weights chosen on at most
     MAX_ROWS rows."""
-    validated = _sample(np.flatnonzero(folds.fold_of_row(task.n_rows) >= 0))
+    validated = selection_rows(np.flatnonzero(folds.fold_of_row(task.n_rows) >= 0))
     started = time.perf_counter()
     weights = greedy_weights(task, preds, validated, rounds=1)
     rounds = _rounds(time.perf_counter() - started, folds.n_splits, seconds)
@@ -82,7 +82,8 @@ def _rounds(step_seconds: float, n_splits: int, seconds: float | None) -> int:
     return int(np.clip(seconds / max(step_seconds * (n_splits + 1), 1e-9), 2, ROUNDS))
 
 
-def _sample(rows: np.ndarray) -> np.ndarray:
+def selection_rows(rows: np.ndarray) -> np.ndarray:
+    """The rows the weights are chosen on: all, or a seeded sample of MAX_ROWS."""
     if len(rows) <= MAX_ROWS:
         return rows
     return np.sort(np.random.default_rng(0).choice(rows, MAX_ROWS, replace=False))

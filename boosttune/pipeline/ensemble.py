@@ -160,16 +160,19 @@ def _search_seconds(config: RunConfig) -> float:
 def _interval_seconds(config: RunConfig, searches: dict[str, Paused]) -> float:
     """What the ensemble's prediction interval will take (its bootstrap of the OOF rows),
     timed on the first backend's best run: on adult at 60 s, 4.2 s no search kept back."""
-    prepared = searches[config.models[0]].prepared
-    run, size = searches[config.models[0]].best_run(), n_test(prepared.task, config)
-    if run is None or size is None or config.timeout is None:
+    if config.timeout is None:
         return 0.0
+    first = searches[config.models[0]]
+    run, size = first.best_run(), n_test(first.prepared.task, config)
+    if run is None or size is None:
+        return 0.0
+    prepared = first.prepared
     return bootstrap_seconds(prepared.task, run.oof, size, config.evaluation.public_share,
                              prepared.task.n_rows)
 
 
-def _share(config: RunConfig, started: float, weights: list[float],
-           reserve: float = 0.0) -> float:
+def _share(config: RunConfig, started: float, weights: list[float], reserve: float
+           ) -> float:
     """The next backend's seconds: its weight's share of what is left, less ``reserve``
     (``weights`` are its own, then those of the backends after it)."""
     left = _search_seconds(config) - reserve - (time.perf_counter() - started)
@@ -250,7 +253,7 @@ def _score(task: Task, folds: Folds, selection: Selection, seed: int) -> CVScore
 def _estimate(task: Task, score: CVScore, oof: np.ndarray, results: dict[str, TuneResult],
               members: list[tuple[float, Kept]], config: RunConfig) -> Estimate:
     """The ensemble's delivered estimate: its honest CV score plus the gain of delivering
-    that the backends measured (the first one, see ``model_config``), weighted by their
+    that the backends measured (the first one, see ``member_config``), weighted by their
     members' weights where several did; members predict with fold-model averages as their
     backends' delivered predictors do, so one backend's gain stands for the others'."""
     found = {m: r.score.delivered for m, r in results.items()

@@ -66,18 +66,20 @@ def _rdb_storage(url: str, kwargs: dict[str, Any]) -> optuna.storages.RDBStorage
     slower one fails on the schema version row (IntegrityError) or an existing table
     (OperationalError); once the other has finished, opening again finds the schema made.
     """
-    for attempt in range(SCHEMA_RACE_TRIES):
+    def attempt() -> optuna.storages.RDBStorage:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS,
+                                              grace_period=GRACE_SECONDS, **kwargs)
+
+    for tried in range(1, SCHEMA_RACE_TRIES):
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS,
-                                                  grace_period=GRACE_SECONDS, **kwargs)
+            return attempt()
         except (IntegrityError, OperationalError) as exc:
-            racing = isinstance(exc, IntegrityError) or "already exists" in str(exc)
-            if not racing or attempt == SCHEMA_RACE_TRIES - 1:
+            if not (isinstance(exc, IntegrityError) or "already exists" in str(exc)):
                 raise
-            time.sleep(0.5 * (attempt + 1))
-    raise AssertionError("unreachable")
+            time.sleep(0.5 * tried)
+    return attempt()  # the last try: its error, whatever it is, is the caller's
 
 
 def check_identity(study: optuna.Study, identity: dict[str, Any]) -> None:

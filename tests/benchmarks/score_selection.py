@@ -23,7 +23,7 @@ from load_data import load  # the harness's loader (bench_peers puts it on the p
 from sklearn.metrics import log_loss, roc_auc_score
 from summarize import rel_improvement
 
-from boosttune.core.blending import MAX_ROWS, ROUNDS, blend
+from boosttune.core.blending import ROUNDS, blend, selection_rows
 
 Score = Callable[[np.ndarray, np.ndarray], float]  # (rows, prediction) -> higher is better
 
@@ -109,9 +109,7 @@ def main(rows_file: str) -> None:
         cv = [sign * float(saved[f"cv__{n}"]) for n in names]
         oof = [saved[f"oof__{n}"] for n in names]
         test = [saved[f"test__{n}"] for n in names]
-        validated = np.flatnonzero(saved["fold"] >= 0)
-        if len(validated) > MAX_ROWS:
-            validated = np.sort(np.random.default_rng(0).choice(validated, MAX_ROWS, False))
+        validated = selection_rows(np.flatnonzero(saved["fold"] >= 0))
         cells = []
         for name, weights in variants(score, names, cv, oof, validated).items():
             got, _ = peers.score(meta["task"], y_test, blend(test, weights), meta.get("n_classes"))
