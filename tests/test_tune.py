@@ -363,6 +363,43 @@ def test_the_refit_of_a_blend_is_dropped_when_it_would_overrun_the_timeout(diamo
                              folds) == "blend"
 
 
+def test_the_search_keeps_time_for_replicas_only_where_they_cost_a_tenth_of_the_timeout():
+    import time
+
+    from boosttune.search.budget import FINALIZE_RUN_SHARE, REPLICA_MAX_SHARE, Budget
+
+    # two replicas, 2.4 CV runs, and one run of finalize's own (a refit, a seed)
+    budget = Budget(timeout=60, extra_runs=1.0, replica_runs=2.4, finalize_share=0.0,
+                    started=time.perf_counter())
+    budget.best_run_seconds = 2.0  # the replicas 4.8 s: under 6 s, kept back
+    assert budget.replicas_affordable()
+    assert budget.finalize_seconds() == pytest.approx((1.0 + 2.4 + FINALIZE_RUN_SHARE) * 2.0)
+    budget.best_run_seconds = 3.0  # 7.2 s, over a tenth of 60 s: the search may use it
+    assert REPLICA_MAX_SHARE * 60 < 2.4 * 3.0 and not budget.replicas_affordable()
+    assert budget.finalize_seconds() == pytest.approx((1.0 + FINALIZE_RUN_SHARE) * 3.0)
+    left = budget.search_seconds_left()
+    assert left is not None and left == pytest.approx(60 - (1.0 + FINALIZE_RUN_SHARE) * 3.0,
+                                                      abs=0.05)
+    untimed = Budget(timeout=None, extra_runs=0.0, replica_runs=2.4)
+    untimed.best_run_seconds = 1e6
+    assert untimed.replicas_affordable()
+
+
+def test_no_trial_starts_that_even_the_shortest_complete_one_would_not_finish():
+    import time
+
+    from boosttune.search.budget import PACE_MARGIN, Budget
+
+    budget = Budget(timeout=60, extra_runs=0.0, finalize_share=0.0,
+                    started=time.perf_counter() - 50)  # about 10 s of search left
+    assert budget.room_for_trial()  # no complete trial yet: nothing to judge by
+    budget.shortest_run_seconds = 10.0 * PACE_MARGIN * 0.9
+    assert budget.room_for_trial()
+    budget.shortest_run_seconds = 10.0 * PACE_MARGIN * 1.1
+    assert not budget.room_for_trial() and not budget.exhausted()
+    assert Budget(timeout=None, extra_runs=0.0, shortest_run_seconds=1e6).room_for_trial()
+
+
 def test_a_low_rate_refit_lowers_the_learning_rate_and_grows_the_rounds(breast_cancer):
     import lightgbm as lgb
 
@@ -380,3 +417,23 @@ def test_a_low_rate_refit_lowers_the_learning_rate_and_grows_the_rounds(breast_c
     assert exported.booster_.num_trees() == slow.params["n_estimators"]
     with pytest.raises(bt.BoostTuneError, match="'low_rate' parameter must be a number"):
         bt.Finalize(low_rate=0)
+
+
+@pytest.mark.parametrize("room_rule", [True, False])
+def test_a_timed_search_starts_no_trial_once_none_would_finish(diamonds, test_clock, monkeypatch,
+                                                               room_rule):
+    """A real timed search on the test clock cuts at most two trials for the budget (one
+    slower than the shortest may start and be cut), not a string of trials started with no
+    time left, each cut in its first fold (the rule switched off, as before it, shows it)."""
+    from boosttune.search.budget import Budget
+
+    if not room_rule:
+        monkeypatch.setattr(Budget, "room_for_trial", lambda self: True)
+    result = bt.tune(diamonds, "price", **{**FAST, "n_trials": None, "timeout": 8})
+    trials = result.trials
+    assert (trials.state == "COMPLETE").sum() >= 2
+    cut = int(trials.get("user_attrs_stopped_by_budget", pd.Series(dtype=object)).eq(True).sum())
+    if room_rule:
+        assert cut <= 2
+    else:
+        assert cut > 2

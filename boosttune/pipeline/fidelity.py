@@ -208,7 +208,7 @@ def _predictions_grow(budget: Budget, predicted: float, trial_seconds: float) ->
     beyond the ``predicted`` seconds the run reserved for them (timed on a trial of
     ``trial_seconds``): they grow with the trees, as a trial's time does (on kddcup99 the
     best trial had 260 rounds, the first 27: its predictions took ten times the reserve)."""
-    budget.extra_runs = predicted / trial_seconds
+    budget.extra_runs, budget.replica_runs = predicted / trial_seconds, 0.0
     budget.delivery_seconds = -predicted  # reserved already by the run's budget
 
 
@@ -260,6 +260,7 @@ def reserved_plan(budget: Budget, shares: list[float], full_seconds: float,
     if top > 0:
         return kept, top
     budget.best_run_seconds, budget.extra_runs = full_seconds * shares[0], rung_runs
+    budget.replica_runs = 0.0  # a delivered rung has no replicas
     left = max(budget.search_seconds_left() or 0.0, 0.0)
     budget.delivery_seconds = predict_seconds + float(np.clip(
         full_seconds / n_splits, FULL_FOLD_MIN_SHARE * left, FULL_FOLD_MAX_SHARE * left))

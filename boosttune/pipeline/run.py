@@ -63,6 +63,9 @@ class _Probed:
     def best_run(self) -> CVRun | None:
         return self.searched.objective.best_run
 
+    def finalize_seconds(self) -> float:
+        return self.searched.objective.budget.finalize_seconds()
+
     def resume(self, seconds: float | None) -> None:
         started = time.perf_counter()
         resume(self.searched, seconds)

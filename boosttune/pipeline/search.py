@@ -62,7 +62,8 @@ def search(prepared: Prepared, pause_after: float | None = None) -> Searched:
     with quiet_optuna():
         study = _open_study(prepared)
         # data preparation counts toward the budget too
-        budget = Budget(config.timeout, _extra_runs(prepared), started=prepared.started,
+        budget = Budget(config.timeout, _extra_runs(prepared),
+                        reserved_runs(config, prepared.folds.n_splits), started=prepared.started,
                         pause_at=None if pause_after is None else prepared.started + pause_after)
         climb = None
         if fidelity.climbs(prepared, pause_after):
@@ -164,15 +165,15 @@ def refit_share(refit: str, n_splits: int) -> float:
 
 
 def _extra_runs(prepared: Prepared, delivering_rung: bool = False) -> float:
-    """CV runs' worth of work finalize still needs after the search's best run; where it
-    delivers a low-fidelity rung, there is neither refit nor replica."""
+    """CV runs' worth of work finalize still needs after the search's best run, the
+    estimate's replicas aside (``Budget.replica_runs``); where it delivers a low-fidelity
+    rung, there is no refit."""
     config = prepared.config
     per_seed = (config.finalize.top_k + config.evaluation.compare_default
                 + config.evaluation.compare_policies
                 + (0.0 if delivering_rung else refit_share(prepared.refit,
                                                            prepared.folds.n_splits)))
-    replicas = 0.0 if delivering_rung else reserved_runs(config, prepared.folds.n_splits)
-    return len(config.seed_list) * per_seed - 1 + replicas
+    return len(config.seed_list) * per_seed - 1
 
 
 def _open_study(prepared: Prepared) -> optuna.Study:

@@ -111,7 +111,7 @@ class Objective:
             trial.set_user_attr(ALLOTTED_KEY if stop.end else SHORTENED_KEY, True)
         trial.set_user_attr("n_rounds", run.mean_rounds)
         trial.set_user_attr("fold_scores", run.fold_scores)
-        self._keep_if_best(trial, run, params)
+        self._record(trial, run, params)
         if self.pool is not None:
             self.pool.offer(trial.number, params, run)
         return run.score
@@ -184,9 +184,14 @@ class Objective:
         """This process's CV run of ``trial``, if it is the one it kept."""
         return self.best_run if self.best_trial == trial else None
 
-    def _keep_if_best(self, trial: optuna.Trial, run: CVRun, params: dict[str, Any]) -> None:
+    def _record(self, trial: optuna.Trial, run: CVRun, params: dict[str, Any]) -> None:
+        """A complete trial's run: the shortest time for the budget, and the run kept
+        where it is the best so far."""
         goal = Direction.of(trial.study.direction)
         with self._lock:
+            shortest = self.budget.shortest_run_seconds
+            self.budget.shortest_run_seconds = (run.seconds if shortest is None
+                                                else min(shortest, run.seconds))
             best = self.best_run
             if best is None or goal.better(run.score, best.score):
                 self.best_run, self.best_trial = run, trial.number
@@ -227,11 +232,17 @@ def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
         bar.update(1)
         if _has_complete(study):
             bar.set_postfix(best=f"{study.best_value:.5f}", refresh=False)
-        if objective.budget.exhausted() or objective.budget.paused() or enough(study):
+        if ended() or enough(study):
             study.stop()
 
+    def ended() -> bool:
+        budget = objective.budget
+        # a lower rung's trials have allotted times, not the pace cut
+        no_room = objective.fold_seconds is None and not budget.room_for_trial()
+        return budget.exhausted() or budget.paused() or no_room
+
     def optimize(n_jobs: int, first_only: bool = False) -> None:
-        if enough(study) or objective.budget.exhausted() or objective.budget.paused():
+        if enough(study) or ended():
             return
         left = None if n_trials is None else n_trials - n_counted(study, running=False)
         # on a GPU, collect each trial's boosters at once: that frees their device memory
