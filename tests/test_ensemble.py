@@ -233,3 +233,24 @@ def test_a_member_is_refit_over_other_seeds_only_where_the_timeout_leaves_room(b
     spent = build_config(config, timeout=5.0)
     late = time.perf_counter() - 5.0 + kept.seconds  # less than 1.5 x two runs' time left
     assert _reseeder(spent, {"lightgbm": probe}, late)(kept) == []
+
+
+def test_the_split_shares_search_time_with_each_backends_finalize_on_top():
+    import time
+
+    from boosttune.config import build_config
+    from boosttune.pipeline.ensemble import SELECTION_SHARE, _share
+
+    config = build_config(model=["lightgbm", "xgboost"], timeout=60)
+    search = 60 * (1 - SELECTION_SHARE)  # 57 s
+    now = time.perf_counter()
+    # the first backend's finalize (10 s: replicas, a refit) does not shorten its search
+    assert _share(config, now, [1.0, 1.0], 0.0, [10.0, 0.0]) == pytest.approx(
+        (search - 10) / 2 + 10, abs=0.05)
+    assert _share(config, now, [1.0, 0.25], 2.0, [0.0, 0.0]) == pytest.approx(
+        (search - 2) * 0.8, abs=0.05)
+    # no search time left (letter: two first trials of 24 s): the finalizes share what is
+    left = search - 50
+    assert _share(config, now - 50, [1.0, 0.25], 0.0, [11.0, 3.0]) == pytest.approx(
+        left * 11 / 14, abs=0.05)
+    assert _share(config, now - 70, [1.0], 0.0, [3.0]) == 1.0  # past the budget: a second

@@ -181,9 +181,14 @@ def _share(config: RunConfig, started: float, weights: list[float], reserve: flo
     ``reserve``, and its own finalize's (``weights`` and ``finals`` are its own, then those
     of the backends after it). Search time is what is split: the first backend's finalize
     replicates the delivery for the ensemble's estimate, and with it in the share that
-    backend searched about half as long as the next (adult at 60 s: 15.6 s against 28.6 s)."""
-    left = _search_seconds(config) - reserve - sum(finals) - (time.perf_counter() - started)
-    return max(left * weights[0] / sum(weights), 1.0) + finals[0]
+    backend searched about half as long as the next (adult at 60 s: 15.6 s against 28.6 s).
+    Where no search time is left, the finalizes share what is (letter at 60 s: the two
+    first trials took 49 s, and finalizes given their full time ran to 68 s)."""
+    left = _search_seconds(config) - reserve - (time.perf_counter() - started)
+    search = left - sum(finals)
+    if search > 0:
+        return search * weights[0] / sum(weights) + finals[0]
+    return max(left * finals[0] / sum(finals) if sum(finals) > 0 else 0.0, 1.0)
 
 
 def storage_of(storage: Storage, model: str) -> Storage:
