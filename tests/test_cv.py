@@ -142,3 +142,47 @@ def test_lightgbm_copies_fit_from_threads_at_once(adult):
     assert all(np.allclose(f.valid_pred, first) for f in fits)  # same fold, same seed
     train_set, stop_set = copies[0]._fold_datasets(0)
     assert train_set._handle is not None and stop_set._handle is not None
+
+
+def test_parallel_trials_build_no_native_dataset_while_a_booster_trains(breast_cancer,
+                                                                       monkeypatch):
+    # a timed run's trials go two at a time after the first; the second trial's backend copy
+    # has its datasets built before the pair starts, so no native Dataset is created or
+    # subset while another trial trains (the crash of a copy binning beside a booster)
+    import threading
+
+    import lightgbm as lgb
+
+    import boosttune as bt
+    from tests.conftest import FAST
+
+    training, overlaps, builds = [0], [], []
+    lock = threading.Lock()
+    lib, real_train = lgb.basic._LIB, lgb.train
+
+    def counted(name):
+        native = getattr(lib, name)
+
+        def call(*args):
+            with lock:
+                builds.append(name)
+                if training[0]:
+                    overlaps.append(name)
+            return native(*args)
+        return call
+
+    def train(*args, **kwargs):
+        with lock:
+            training[0] += 1
+        try:
+            return real_train(*args, **kwargs)
+        finally:
+            with lock:
+                training[0] -= 1
+
+    for name in ("LGBM_DatasetCreateFromMat", "LGBM_DatasetGetSubset"):
+        monkeypatch.setattr(lib, name, counted(name))
+    monkeypatch.setattr(lgb, "train", train)
+    result = bt.tune(breast_cancer, "target", **{**FAST, "n_trials": 12, "timeout": 60})
+    assert result.manifest.search["trials_at_once"] == 2
+    assert builds and not overlaps
