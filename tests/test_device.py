@@ -230,6 +230,7 @@ def test_a_multi_gpu_search_gives_each_trial_at_once_a_backend_on_its_own_gpu(
     objective.best_run = object()  # type: ignore[assignment]  (any finished trial)
     assert parallel_trials(objective, allowed=True) == 2
     assert parallel_trials(objective, allowed=False) == 1
+    objective.spare_backends(2)
     taken = [objective._take_backend(), objective._take_backend()]
     assert [objective.device_of(b).params["device"] for b in taken] == ["cuda:0", "cuda:1"]
     assert taken[1].settings.device_params == {"device": "cuda:1"}

@@ -188,7 +188,7 @@ def _share(config: RunConfig, started: float, weights: list[float], reserve: flo
     search = left - sum(finals)
     if search > 0:
         return search * weights[0] / sum(weights) + finals[0]
-    return max(left * finals[0] / sum(finals) if sum(finals) > 0 else 0.0, 1.0)
+    return max(left * finals[0] / sum(finals), 1.0) if sum(finals) > 0 else 1.0
 
 
 def storage_of(storage: Storage, model: str) -> Storage:

@@ -208,7 +208,7 @@ def _predictions_grow(budget: Budget, predicted: float, trial_seconds: float) ->
     beyond the ``predicted`` seconds the run reserved for them (timed on a trial of
     ``trial_seconds``): they grow with the trees, as a trial's time does (on kddcup99 the
     best trial had 260 rounds, the first 27: its predictions took ten times the reserve)."""
-    budget.extra_runs, budget.replica_runs = predicted / trial_seconds, 0.0
+    budget.extra_runs = predicted / trial_seconds
     budget.delivery_seconds = -predicted  # reserved already by the run's budget
 
 

@@ -147,8 +147,8 @@ class Objective:
             self.spare(copy)
 
     def spare(self, backend: Backend) -> None:
-        """A second backend, its datasets built, for a trial running beside another (made
-        here rather than by ``_take_backend``, whose copy would bin every row again)."""
+        """A second backend, its datasets built, for a trial running beside another (a
+        rung's twin shares its bins; ``spare_backends``' copies would bin every row again)."""
         with self._lock:
             self._place(backend)
             self._free.append(backend)
@@ -172,14 +172,10 @@ class Objective:
     def _take_backend(self) -> Backend:
         """A backend no other trial is using: native datasets are not documented as safe to
         train on from two threads at once (sharing them crashed one benchmark run), so a
-        trial running beside another gets a copy with datasets of its own."""
+        trial running beside another has a copy with datasets of its own, made before the
+        trials start (``spare_backends``)."""
         with self._lock:
-            if self._free:
-                return self._free.pop()
-            copy = self.backend.copy()
-            self._place(copy)
-            self._copies.append(copy)
-            return copy
+            return self._free.pop(0)  # the longest free: the first made, the first GPU
 
     @property
     def native_seconds(self) -> float:
@@ -251,8 +247,8 @@ def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
     def ended() -> bool:
         budget = objective.budget
         # a lower rung's trials have allotted times, not the pace cut
-        no_room = objective.fold_seconds is None and not budget.room_for_trial()
-        return budget.exhausted() or budget.paused() or no_room
+        return budget.exhausted() or budget.paused() or (
+            objective.fold_seconds is None and not budget.room_for_trial())
 
     def optimize(n_jobs: int, first_only: bool = False) -> None:
         if enough(study) or ended():
