@@ -44,6 +44,14 @@ class Ensemble:
         return np.mean([self.predict_members(group, matrix, self.encoder.categorical_indices)
                         for group in groups], axis=0)
 
+    def member_predictions(self, matrix: np.ndarray) -> list[tuple[float, np.ndarray]]:
+        """Each model's weight in ``predict_matrix`` and its own prediction (their weighted
+        sum is ``predict_matrix``)."""
+        groups = [group for group in (self.members, self.full_members) if group]
+        cats = self.encoder.categorical_indices
+        return [(1 / len(groups) / len(group), self.predict_members([member], matrix, cats))
+                for group in groups for member in group]
+
 
 @dataclass
 class WeightedEnsemble:
@@ -58,6 +66,11 @@ class WeightedEnsemble:
 
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         return np.sum([w * part.predict_matrix(matrix) for w, part in self.parts], axis=0)
+
+    def member_predictions(self, matrix: np.ndarray) -> list[tuple[float, np.ndarray]]:
+        """Each model's weight (its part's weight times its weight there) and prediction."""
+        return [(w * v, pred) for w, part in self.parts
+                for v, pred in part.member_predictions(matrix)]
 
 
 @dataclass

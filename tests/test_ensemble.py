@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import boosttune as bt
+from boosttune.core.ambiguity import row_spread
 from boosttune.core.blending import greedy_weights, select
 from boosttune.core.folds import make_folds
 from boosttune.core.task import make_task
@@ -254,3 +255,23 @@ def test_the_split_shares_search_time_with_each_backends_finalize_on_top():
     assert _share(config, now - 50, [1.0, 0.25], 0.0, [11.0, 3.0]) == pytest.approx(
         left * 11 / 14, abs=0.05)
     assert _share(config, now - 70, [1.0], 0.0, [3.0]) == 1.0  # past the budget: a second
+
+
+def test_with_test_rows_an_ensembles_regression_gain_is_its_models_spread_past_its_oof(
+        diamonds):
+    train, test = diamonds.iloc[:1100], diamonds.iloc[1100:].drop(columns="price")
+    result = bt.tune(train, "price", test=test, model=["lightgbm", "xgboost"],
+                     **{**FAST, "n_trials": 4})
+    found = result.score.delivered
+    assert found.folds_checked == 0 and "spread of the" in found.basis
+    # no backend replicated its delivery: each one's own gain is its spread too
+    assert all("spread of the" in r.score.delivered.basis
+               for r in result.by_model.values() if r.score.delivered is not None)
+    assert found.cv_score == result.score.mean and found.gain < 0
+    np.testing.assert_allclose(result.predict(test), result.test_pred["pred"].to_numpy())
+    # the honest score blends the members' OOF predictions already: the spread it has is
+    # taken off, so the gain is smaller than the whole spread's
+    whole = np.sqrt(found.cv_score ** 2 - np.mean(
+        row_spread("rmse", result.ensemble.member_predictions(
+            result.ensemble.encoder.transform(test))))) - found.cv_score
+    assert whole < found.gain < 0

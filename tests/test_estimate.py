@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import boosttune as bt
+from boosttune.core.ambiguity import averaged_score, row_spread, supports, weighted_mean
 from boosttune.core.statistics import interval, selection_optimism
+from boosttune.result import Ensemble
 from tests.conftest import FAST
 
 
@@ -150,3 +152,83 @@ def test_the_step_scores_the_fold_model_at_rounds_chosen_without_its_own_rows(di
     assert fewer > own  # RMSE: worse away from the round the fold itself picked
     # beyond the trees it trained: scored at the last one (XGBoost refuses more)
     assert np.isfinite(_unstopped_score(prepared, fit, 10 * fit.n_rounds + 10_000))
+
+
+def test_the_squared_error_of_an_average_is_its_members_less_their_spread():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=500)
+    members = [(w, y + rng.normal(scale=s, size=500)) for w, s in ((0.5, 1.0), (0.3, 0.5),
+                                                                   (0.2, 2.0))]
+    average = weighted_mean(members)
+    members_loss = sum(w * np.mean((y - h) ** 2) for w, h in members)
+    spread = float(np.mean(row_spread("rmse", members)))
+    assert spread > 0
+    assert np.mean((y - average) ** 2) == pytest.approx(members_loss - spread)
+    assert averaged_score("rmse", np.sqrt(members_loss), spread) == pytest.approx(
+        np.sqrt(np.mean((y - average) ** 2)))
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_the_log_loss_spread_is_the_gain_of_averaging_for_labels_drawn_from_the_average(
+        n_classes):
+    rng = np.random.default_rng(1)
+    probs = [rng.dirichlet(np.ones(n_classes), size=300) for _ in range(3)]
+    weights = [0.5, 0.25, 0.25]
+    average = weighted_mean(list(zip(weights, probs, strict=True)))
+    members = list(zip(weights, [p[:, 1] if n_classes == 2 else p for p in probs],
+                       strict=True))
+    gaps = []
+    for _ in range(400):  # labels drawn from the average itself
+        y = (average.cumsum(axis=1) < rng.random((300, 1))).sum(axis=1)
+        rows = np.arange(300)
+        one = sum(w * -np.log(p[rows, y]) for w, p in zip(weights, probs, strict=True))
+        gaps.append(np.mean(one + np.log(average[rows, y])))
+    spread = float(np.mean(row_spread("multi_logloss" if n_classes > 2 else "logloss",
+                                      members)))
+    assert spread > 0
+    assert np.mean(gaps) == pytest.approx(spread, rel=0.03)
+
+
+def test_only_squared_errors_and_log_losses_have_a_spread():
+    assert all(supports(m) for m in ("rmse", "rmsle", "logloss", "multi_logloss"))
+    assert not any(supports(m) for m in ("auc", "accuracy", "mae", "r2", "f1"))
+
+
+def _single_predictions(ensemble, X):
+    """Each model's weight and own prediction, one single-model Ensemble at a time."""
+    groups = [g for g in (ensemble.members, ensemble.full_members) if g]
+    return [(1 / len(groups) / len(g),
+             Ensemble(ensemble.predict_members, [m], ensemble.encoder).predict(X))
+            for g in groups for m in g]
+
+
+def test_with_test_rows_a_regression_gain_is_the_delivered_models_spread_there(diamonds):
+    train, test = _split(diamonds, 1100)
+    X_test = test.drop(columns="price")
+    run = bt.tune(train, "price", test=X_test, **FAST)
+    found = run.score.delivered
+    assert found.folds_checked == 0 and "spread of the" in found.basis  # no replica ran
+    assert run.manifest.resolved["refit_used"] == "blend"  # fold models and a refit
+    delivered = run.ensemble.predict(X_test)
+    np.testing.assert_allclose(run.test_pred["pred"].to_numpy(), delivered)
+    singles = _single_predictions(run.ensemble, X_test)
+    assert len(singles) == 4  # 3 fold models, 1 refit
+    spread = np.mean(sum(w * (p - delivered) ** 2 for w, p in singles))
+    cv = run.score.mean
+    assert found.gain == pytest.approx(np.sqrt(cv ** 2 - spread) - cv)
+    assert found.gain < 0  # averaging lowers the RMSE
+    assert found.delivered == pytest.approx(cv + found.gain + found.selection)
+    low, high = found.interval
+    assert 0 < low < found.delivered < high
+
+
+def test_with_test_rows_a_multiclass_log_loss_gain_is_the_spread(iris):
+    train, test = _split(iris, 110)
+    run = bt.tune(train, "target", test=test.drop(columns="target"), **FAST)
+    found = run.score.delivered
+    assert run.score.metric == "multi_logloss"
+    assert found.folds_checked == 0 and "spread of the" in found.basis
+    assert found.gain < 0
+    # AUC has no such form: its gain is still replicated inside training parts
+    auc = bt.tune(train, "target", test=test.drop(columns="target"), metric="auc", **FAST)
+    assert auc.score.delivered.folds_checked > 0

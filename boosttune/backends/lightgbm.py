@@ -303,7 +303,9 @@ SPEC = BackendSpec(
     trainer=LightGBMBackend,
     predict=predict_average,
     presets=PRESETS,
-    native_metrics={"auc": "auc", "logloss": "binary_logloss",
+    # LightGBM's "auc" is binary only: a multiclass AUC run failed its first trial with
+    # "Multiclass objective and metrics don't match"
+    native_metrics={"auc": "auc", "auc/multiclass": "auc_mu", "logloss": "binary_logloss",
                     "multi_logloss": "multi_logloss", "rmse": "rmse", "mae": "l1",
                     "rmsle": "rmse", "r2": "rmse"},
     fallback_metrics={"binary": "binary_logloss", "multiclass": "multi_logloss",

@@ -63,9 +63,10 @@ class BackendSpec:
 
     def native_metric(self, metric: Metric, kind: str) -> str:
         """The native metric to early-stop on: the metric's own choice for this backend, the
-        backend's name for a built-in metric, else the task's log loss or RMSE."""
-        return (metric.native.get(self.name) or self.native_metrics.get(metric.name)
-                or self.fallback_metrics[kind])
+        backend's name for a built-in metric (for this task kind: ``"auc/multiclass"``, else
+        any), else the task's log loss or RMSE."""
+        return (metric.native.get(self.name) or self.native_metrics.get(f"{metric.name}/{kind}")
+                or self.native_metrics.get(metric.name) or self.fallback_metrics[kind])
 
     def build(self, task: Task, folds: Folds, settings: FitSettings,
               dataset_params: dict[str, Any]) -> Backend:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from boosttune.config import RunConfig, Storage
+from boosttune.core.ambiguity import Predictions, averaging_gain, row_spread, weighted_mean
 from boosttune.core.blending import Selection, blend, select
 from boosttune.core.folds import Folds
 from boosttune.core.manifest import Manifest
@@ -34,7 +35,13 @@ from boosttune.core.statistics import (
     valid_to_train,
 )
 from boosttune.core.task import FeatureEncoder, Task
-from boosttune.pipeline.estimate import bootstrap_seconds, n_test, with_interval
+from boosttune.pipeline.estimate import (
+    bootstrap_seconds,
+    n_test,
+    spread_applies,
+    spread_basis,
+    with_interval,
+)
 from boosttune.pipeline.outputs import oof_frame, test_frame
 from boosttune.pipeline.prepare import Prepared, check
 from boosttune.result import Ensemble, TuneResult, WeightedEnsemble
@@ -209,10 +216,13 @@ def _ensemble(task: Task, folds: Folds, results: dict[str, TuneResult], started:
              for w, k in members]
     predictor = WeightedEnsemble(parts, task.encoder)
     oof = blend([k.oof for k in candidates], selection.weights)
-    test_pred = None if task.X_test is None else predictor.predict_matrix(task.X_test)
+    test_members = (None if task.X_test is None
+                    else predictor.member_predictions(task.X_test))
+    test_pred = None if test_members is None else weighted_mean(test_members)
     best = _best(results)
     score = _score(task, folds, selection, best.score.table["seed"].iloc[0])
-    score = replace(score, delivered=_estimate(task, score, oof, results, members, config))
+    score = replace(score, delivered=_estimate(task, score, oof, results, members, config,
+                                               test_members))
     return replace(
         best, model="ensemble", score=score,
         oof=oof_frame(task, folds, SeedAverage([], oof, score)),
@@ -263,11 +273,22 @@ def _score(task: Task, folds: Folds, selection: Selection, seed: int) -> CVScore
 
 
 def _estimate(task: Task, score: CVScore, oof: np.ndarray, results: dict[str, TuneResult],
-              members: list[tuple[float, Kept]], config: RunConfig) -> Estimate:
-    """The ensemble's delivered estimate: its honest CV score plus the gain of delivering
-    that the backends measured (the first one, see ``member_config``), weighted by their
-    members' weights where several did; members predict with fold-model averages as their
-    backends' delivered predictors do, so one backend's gain stands for the others'."""
+              members: list[tuple[float, Kept]], config: RunConfig,
+              test_members: Predictions | None = None) -> Estimate:
+    """The ensemble's delivered estimate: its honest CV score plus the gain of delivering.
+    Where the spread on the test rows applies (``estimate.spread_applies``), that gain is
+    the delivered models' spread there less the spread the honest score already has, its
+    members' OOF predictions' around their blend. Else it is the gain the backends measured
+    (the first one, see ``member_config``), weighted by their members' weights where several
+    did; members predict with fold-model averages as their backends' delivered predictors
+    do, so one backend's gain stands for the others'."""
+    size, share = n_test(task, config), config.evaluation.public_share
+    if test_members is not None and spread_applies(task):
+        gain = averaging_gain(task.metric.name, score.mean, test_members,
+                              baseline=_oof_spread(task, members))
+        return with_interval(task, score, oof, gain, 0,
+                             spread_basis(len(test_members), test_members[0][1]), size,
+                             share, config.seed)
     found = {m: r.score.delivered for m, r in results.items()
              if r.score.delivered is not None and r.score.delivered.folds_checked}
     weight = {m: sum(w for w, k in members if k.model == m) for m in found}
@@ -282,8 +303,15 @@ def _estimate(task: Task, score: CVScore, oof: np.ndarray, results: dict[str, Tu
              + (" by member weight" if len(found) > 1 else "")
              if share > 0 else "not measured: no backend measured its delivery gain")
     return with_interval(task, score, oof, gain, sum(e.folds_checked for e in found.values()),
-                         basis, n_test(task, config), config.evaluation.public_share,
-                         config.seed, step=step)
+                         basis, size, share, config.seed, step=step)
+
+
+def _oof_spread(task: Task, members: list[tuple[float, Kept]]) -> float:
+    """The mean spread of the members' OOF predictions around their weighted blend, on the
+    rows every member predicted."""
+    preds = [k.oof.reshape(len(k.oof), -1) for _, k in members]
+    rows = ~np.isnan(np.hstack(preds)).any(axis=1)
+    return float(np.mean(row_spread(task.metric.name, [(w, k.oof[rows]) for w, k in members])))
 
 
 def _manifest(best: Manifest, results: dict[str, TuneResult], selection: Selection,

@@ -15,6 +15,12 @@ Where fold models early-stop on their validation fold, the fold model in that st
 at the rounds the replica's inner folds chose for the part, not at the round its own
 validation rows picked: the step then also takes off that small optimism of the CV score.
 
+Where the test rows are given and the metric is a squared error or a log loss, the gain of
+averaging is known without a replica: the delivered models' spread on the test rows
+(``core.ambiguity``). That is what the estimate uses there; the replicas, which cost about
+a CV run each and brought the estimate closer to the held-out score than the CV score in
+only 8 of 24 runs at 60 s, run only for the other metrics.
+
 The CV score itself flatters the chosen trial: it was chosen for being the best of many
 noisy scores. That optimism is estimated from the search's own fold scores, for free
 (Tibshirani & Tibshirani, 2009): on each fold, how far the chosen trial falls behind the best
@@ -38,6 +44,7 @@ import numpy as np
 
 from boosttune.backends.base import Backend
 from boosttune.config import RunConfig
+from boosttune.core.ambiguity import Predictions, averaging_gain, supports
 from boosttune.core.errors import BoostTuneError
 from boosttune.core.folds import make_folds
 from boosttune.core.results import CVScore, Estimate, FoldFit, SeedAverage
@@ -60,21 +67,38 @@ RESERVED_CHECKS = 2  # outer parts whose replica the search leaves time for
 
 
 def estimate(prepared: Prepared, final: SeedAverage, params: dict[str, Any], refit: str,
-             seconds: float | None, selection: tuple[float, float] = (0.0, 0.0)
-             ) -> Estimate | None:
+             seconds: float | None, selection: tuple[float, float] = (0.0, 0.0),
+             test_members: Predictions | None = None) -> Estimate | None:
     """The delivered predictor's estimate, with its interval for the run's test size; None
     when ``Evaluation.delivered`` is 0. ``selection``: the chosen trial's selection optimism
-    and its SE (``statistics.selection_optimism``), added to the estimate."""
-    config = prepared.config
+    and its SE (``statistics.selection_optimism``), added to the estimate; ``test_members``:
+    the delivered models' weights and test predictions (``Ensemble.member_predictions``)."""
+    config, task = prepared.config, prepared.task
     wanted = config.evaluation.delivered
     if wanted == 0:
         return None
+    size, share = n_test(task, config), config.evaluation.public_share
+    if test_members is not None and spread_applies(task):
+        gain = averaging_gain(task.metric.name, final.score.mean, test_members)
+        return with_interval(task, final.score, final.oof, gain, 0,
+                             spread_basis(len(test_members), test_members[0][1]), size,
+                             share, config.seed, selection=selection)
     gains, steps, basis = delivery_gains(prepared, final, params, refit,
                                          config.finalize.low_rate, wanted, seconds)
-    return with_interval(prepared.task, final.score, final.oof, gain_of(gains), len(gains),
-                         basis, n_test(prepared.task, config), config.evaluation.public_share,
-                         config.seed, step=float(np.mean(steps)) if steps else 0.0,
-                         selection=selection)
+    return with_interval(task, final.score, final.oof, gain_of(gains), len(gains), basis,
+                         size, share, config.seed,
+                         step=float(np.mean(steps)) if steps else 0.0, selection=selection)
+
+
+def spread_applies(task: Task) -> bool:
+    """Whether the gain of averaging is measured from the delivered models' spread on the
+    test rows (``core.ambiguity``): test rows given, a metric that has the form."""
+    return task.X_test is not None and supports(task.metric.name)
+
+
+def spread_basis(n_models: int, pred: np.ndarray) -> str:
+    return (f"the spread of the {n_models} delivered models on the {len(pred)} test rows "
+            "(no labels needed; each model counted as good as one fold model)")
 
 
 def fold_estimate(prepared: Prepared, score: CVScore, fit: FoldFit, rows: np.ndarray,
@@ -319,8 +343,11 @@ def part_cost(run_seconds: float, n_splits: int) -> float:
     return run_seconds * (1 + 1 / n_splits)
 
 
-def reserved_runs(config: RunConfig, n_splits: int) -> float:
+def reserved_runs(config: RunConfig, task: Task, n_splits: int) -> float:
     """CV runs' worth of time the search leaves for the replicas (RESERVED_CHECKS of them:
-    with one, a part with an outlying gain is all the estimate has)."""
+    with one, a part with an outlying gain is all the estimate has); none where the gain is
+    measured from the spread on the test rows."""
+    if spread_applies(task):
+        return 0.0
     return min(config.evaluation.delivered, RESERVED_CHECKS) * part_cost(1.0, n_splits)
 

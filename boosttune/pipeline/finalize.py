@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 from scipy import stats
 
 from boosttune.backends.base import Backend
+from boosttune.core.ambiguity import weighted_mean
 from boosttune.core.errors import BudgetWarning
 from boosttune.core.folds import Folds, make_folds
 from boosttune.core.metrics import Direction
@@ -77,6 +78,8 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
         evaluation["shift"] = prepared.shift.summary()
     delivered = _deliver(searched, final, chosen.params)
     delivered_estimate: Estimate | None
+    test_members = (None if task.X_test is None
+                    else delivered.ensemble.member_predictions(task.X_test))
     if delivered.full_fold is not None:
         assert searched.full_data is not None and delivered.record is not None
         delivered_estimate = fold_estimate(prepared, final.score, delivered.full_fold,
@@ -85,9 +88,9 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
     else:
         seconds = 0.0 if shortened else searched.objective.budget.seconds_left()
         delivered_estimate = estimate(prepared, final, chosen.params, delivered.refit, seconds,
-                                      _selection(study, chosen.trial, folds))
+                                      _selection(study, chosen.trial, folds), test_members)
     final = replace(final, score=replace(final.score, delivered=delivered_estimate))
-    test_pred = None if task.X_test is None else delivered.ensemble.predict_matrix(task.X_test)
+    test_pred = None if test_members is None else weighted_mean(test_members)
     timing.stages["finalize"] = time.perf_counter() - started
     timing.native_seconds = searched.objective.native_seconds + sum(  # trials' copies too
         {id(b): b.native_seconds for b in backends if b is not backend}.values())

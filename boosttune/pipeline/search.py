@@ -63,7 +63,8 @@ def search(prepared: Prepared, pause_after: float | None = None) -> Searched:
         study = _open_study(prepared)
         # data preparation counts toward the budget too
         budget = Budget(config.timeout, _extra_runs(prepared),
-                        reserved_runs(config, prepared.folds.n_splits), started=prepared.started,
+                        reserved_runs(config, prepared.task, prepared.folds.n_splits),
+                        started=prepared.started,
                         pause_at=None if pause_after is None else prepared.started + pause_after)
         climb = None
         if fidelity.climbs(prepared, pause_after):
