@@ -118,7 +118,11 @@ class Estimate:
 ESTIMATE_DEFINITION = (
     "delivered = cv_score + gain + selection; selection: the chosen trial's score minus the "
     "best score of any complete trial, fold by fold, averaged (Tibshirani & Tibshirani "
-    "2009; 0 for an ensemble, scored on held-out folds); gain: the delivery (fold-model "
+    "2009; 0 for an ensemble, scored on held-out folds); gain: with test rows and an RMSE, "
+    "RMSLE or log loss, the delivered models' mean spread around their weighted average on "
+    "the test rows (squared error; for log loss the weighted KL divergence of the average "
+    "from each model), less an ensemble's OOF blend's own spread, taken off one model's "
+    "score (basis says which); else the delivery (fold-model "
     "average, refit, blend) replicated inside outer training parts, scored on the outer "
     "rows against that part's fold model, plus learning_step (that fold model's score, "
     "at the rounds the replica's inner folds chose where it early-stopped on its own "

@@ -44,6 +44,8 @@ def line(row: dict[str, Any]) -> dict[str, Any]:
             "width": (high - low) / abs(held),
             "closer": abs(found["delivered"] - held) < abs(info["cv_score"] - held),
             "checked": found["folds_checked"],
+            "gain_from": ("spread" if "spread of the" in found.get("basis", "")
+                          else "replicas" if found["folds_checked"] else "none"),
             # the estimate without its learning-curve step (as measured before the step)
             "closer_stepless": abs(found["delivered"] - found.get("learning_step", 0.0) - held)
             < abs(info["cv_score"] - held),
@@ -102,6 +104,14 @@ def main(paths: list[str]) -> None:
         print(f"  median distance to the held-out score: delivered estimate "
               f"{np.median([r['error'] for r in part]):.3%}, CV score "
               f"{np.median([r['cv_error'] for r in part]):.3%}")
+        for source in ("spread", "replicas", "none"):
+            some = [r for r in part if r["gain_from"] == source]
+            if some:
+                print(f"  gain from {source}: {len(some)} runs, delivered estimate closer in "
+                      f"{sum(r['closer'] for r in some)}, median distance "
+                      f"{np.median([r['error'] for r in some]):.3%} against CV's "
+                      f"{np.median([r['cv_error'] for r in some]):.3%}, covered "
+                      f"{sum(r['inside'] for r in some)}")
         misses = [r for r in part if not r["inside"]]
         for r in misses:
             side = "above" if r["held_out"] > r["high"] else "below"
