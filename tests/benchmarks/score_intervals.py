@@ -4,6 +4,10 @@ plain CV score, from rows of ``bench_peers.py`` (methods ``boosttune*``: each ro
 held-out split of the peer harness, its score the held-out one).
 
     python tests/benchmarks/score_intervals.py out/intervals_b60.jsonl [more.jsonl ...]
+    python tests/benchmarks/score_intervals.py new.jsonl old.jsonl:adult,bank_marketing
+
+A file named with ``:dataset,...`` gives only those datasets' rows (stored rows of the
+datasets a change leaves alone, beside new rows of the others).
 
 Prints the table (dataset × seed × budget: CV score, delivered estimate, interval, held-out
 score, inside?), then per budget: coverage, mean width relative to the held-out score, how
@@ -24,11 +28,14 @@ import numpy as np
 def rows(paths: list[str]) -> list[dict[str, Any]]:
     """The rows of every boosttune method that report a delivered estimate."""
     found = []
-    for path in paths:
+    for named in paths:
+        path, _, only = named.partition(":")
+        datasets = set(only.split(",")) if only else None
         for line in Path(path).read_text().splitlines():
             row = json.loads(line)
             delivered = (row.get("info") or {}).get("delivered")
-            if row["method"].startswith("boosttune") and not row.get("error") and delivered:
+            if (row["method"].startswith("boosttune") and not row.get("error") and delivered
+                    and (datasets is None or row["dataset"] in datasets)):
                 found.append(row)
     return found
 
