@@ -15,6 +15,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from boosttune.core.ambiguity import Weighted
 from boosttune.core.errors import BoostTuneError
 from boosttune.core.folds import Folds
 from boosttune.core.manifest import Manifest
@@ -44,14 +45,14 @@ class Ensemble:
         return np.mean([self.predict_members(group, matrix, self.encoder.categorical_indices)
                         for group in groups], axis=0)
 
-    def member_predictions(self, matrix: np.ndarray) -> list[tuple[float, np.ndarray]]:
-        """Each model's weight in ``predict_matrix`` and its own prediction (their weighted
-        sum is ``predict_matrix``)."""
+    def member_predictions(self, matrix: np.ndarray) -> Weighted:
+        """Each model's own prediction and its weight in ``predict_matrix``."""
         groups = [group for group in (self.members, self.full_members) if group]
         cats = self.encoder.categorical_indices
-        return [(1 / len(groups) / len(group), self.predict_members([member], matrix, cats))
-                for group in groups for member in group]
-
+        return Weighted([self.predict_members([member], matrix, cats)
+                         for group in groups for member in group],
+                        np.array([1 / len(groups) / len(group)
+                                  for group in groups for _ in group]))
 
 @dataclass
 class WeightedEnsemble:
@@ -67,11 +68,13 @@ class WeightedEnsemble:
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         return np.sum([w * part.predict_matrix(matrix) for w, part in self.parts], axis=0)
 
-    def member_predictions(self, matrix: np.ndarray) -> list[tuple[float, np.ndarray]]:
-        """Each model's weight (its part's weight times its weight there) and prediction."""
-        return [(w * v, pred) for w, part in self.parts
-                for v, pred in part.member_predictions(matrix)]
-
+    def member_predictions(self, matrix: np.ndarray) -> Weighted:
+        """Each model's own prediction and weight (its part's weight times its weight
+        there)."""
+        found = [part.member_predictions(matrix) for _, part in self.parts]
+        return Weighted([p for f in found for p in f.preds],
+                        np.concatenate([w * f.weights
+                                        for (w, _), f in zip(self.parts, found, strict=True)]))
 
 @dataclass
 class TuneResult:

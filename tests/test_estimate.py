@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import boosttune as bt
-from boosttune.core.ambiguity import averaged_score, row_spread, supports, weighted_mean
+from boosttune.core.ambiguity import Weighted, averaged_score, row_spread, supports
 from boosttune.core.statistics import interval, selection_optimism
 from boosttune.result import Ensemble
 from tests.conftest import FAST
@@ -157,10 +157,11 @@ def test_the_step_scores_the_fold_model_at_rounds_chosen_without_its_own_rows(di
 def test_the_squared_error_of_an_average_is_its_members_less_their_spread():
     rng = np.random.default_rng(0)
     y = rng.normal(size=500)
-    members = [(w, y + rng.normal(scale=s, size=500)) for w, s in ((0.5, 1.0), (0.3, 0.5),
-                                                                   (0.2, 2.0))]
-    average = weighted_mean(members)
-    members_loss = sum(w * np.mean((y - h) ** 2) for w, h in members)
+    members = Weighted([y + rng.normal(scale=s, size=500) for s in (1.0, 0.5, 2.0)],
+                       np.array([0.5, 0.3, 0.2]))
+    average = members.mean()
+    members_loss = sum(w * np.mean((y - h) ** 2)
+                       for w, h in zip(members.weights, members.preds, strict=True))
     spread = float(np.mean(row_spread("rmse", members)))
     assert spread > 0
     assert np.mean((y - average) ** 2) == pytest.approx(members_loss - spread)
@@ -174,9 +175,8 @@ def test_the_log_loss_spread_is_the_gain_of_averaging_for_labels_drawn_from_the_
     rng = np.random.default_rng(1)
     probs = [rng.dirichlet(np.ones(n_classes), size=300) for _ in range(3)]
     weights = [0.5, 0.25, 0.25]
-    average = weighted_mean(list(zip(weights, probs, strict=True)))
-    members = list(zip(weights, [p[:, 1] if n_classes == 2 else p for p in probs],
-                       strict=True))
+    average = Weighted(probs, np.array(weights)).mean()
+    members = Weighted([p[:, 1] if n_classes == 2 else p for p in probs], np.array(weights))
     gaps = []
     for _ in range(400):  # labels drawn from the average itself
         y = (average.cumsum(axis=1) < rng.random((300, 1))).sum(axis=1)

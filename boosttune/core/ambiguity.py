@@ -16,15 +16,28 @@ Other metrics (AUC, accuracy, MAE, custom ones) have no such form: ``supports`` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+
+from boosttune.core.blending import blend
 
 SQUARED = ("rmse", "rmsle")  # scores that are the root of a mean squared error
 LOG_LOSS = ("logloss", "multi_logloss")
 EPSILON = 1e-15  # probabilities are clipped to [EPSILON, 1] before their log
 
-Predictions = Sequence[tuple[float, np.ndarray]]  # (weight, predictions), weights summing to 1
+
+
+@dataclass(frozen=True)
+class Weighted:
+    """Models' own predictions and their weights in the average they make (summing to 1)."""
+
+    preds: list[np.ndarray]
+    weights: np.ndarray
+
+    def mean(self) -> np.ndarray:
+        """The average they make: what the ensemble they came from predicts."""
+        return blend(self.preds, self.weights)
 
 
 def supports(metric: str) -> bool:
@@ -32,12 +45,11 @@ def supports(metric: str) -> bool:
     return metric in SQUARED or metric in LOG_LOSS
 
 
-def row_spread(metric: str, members: Predictions) -> np.ndarray:
+def row_spread(metric: str, members: Weighted) -> np.ndarray:
     """Per row, the members' weighted spread around their weighted mean, in loss units
     (squared error for RMSE, on the log1p scale for RMSLE; log loss for the log losses)."""
-    weights = np.array([w for w, _ in members], dtype=float)
-    weights = weights / weights.sum()
-    preds = np.stack([_scale(metric, np.asarray(p, dtype=float)) for _, p in members])
+    weights = members.weights / members.weights.sum()
+    preds = np.stack([_scale(metric, np.asarray(p, dtype=float)) for p in members.preds])
     mean = np.tensordot(weights, preds, axes=1)
     if metric in SQUARED:
         return np.tensordot(weights, (preds - mean) ** 2, axes=1)
@@ -64,7 +76,7 @@ def averaged_score(metric: str, score: float, spread: float) -> float:
     return score - spread
 
 
-def averaging_gain(metric: str, score: float, members: Predictions, baseline: float = 0.0
+def averaging_gain(metric: str, score: float, members: Weighted, baseline: float = 0.0
                    ) -> tuple[float, float]:
     """The gain (in the metric's units) and its SE of averaging ``members`` over one model
     scoring ``score``, from their spread on the rows they predict, less ``baseline``: the
@@ -78,7 +90,3 @@ def averaging_gain(metric: str, score: float, members: Predictions, baseline: fl
         se /= 2 * delivered  # d sqrt(L) = dL / (2 sqrt(L))
     return delivered - score, se
 
-
-def weighted_mean(members: Predictions) -> np.ndarray:
-    """The members' weighted mean prediction: what the ensemble they came from predicts."""
-    return np.sum([w * np.asarray(p, dtype=float) for w, p in members], axis=0)

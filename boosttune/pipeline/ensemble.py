@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from boosttune.config import RunConfig, Storage
-from boosttune.core.ambiguity import Predictions, averaging_gain, row_spread, weighted_mean
+from boosttune.core.ambiguity import Weighted, row_spread
 from boosttune.core.blending import Selection, blend, select
 from boosttune.core.folds import Folds
 from boosttune.core.manifest import Manifest
@@ -39,7 +39,7 @@ from boosttune.pipeline.estimate import (
     bootstrap_seconds,
     n_test,
     spread_applies,
-    spread_basis,
+    spread_estimate,
     with_interval,
 )
 from boosttune.pipeline.outputs import oof_frame, test_frame
@@ -218,7 +218,7 @@ def _ensemble(task: Task, folds: Folds, results: dict[str, TuneResult], started:
     oof = blend([k.oof for k in candidates], selection.weights)
     test_members = (None if task.X_test is None
                     else predictor.member_predictions(task.X_test))
-    test_pred = None if test_members is None else weighted_mean(test_members)
+    test_pred = None if test_members is None else test_members.mean()
     best = _best(results)
     score = _score(task, folds, selection, best.score.table["seed"].iloc[0])
     score = replace(score, delivered=_estimate(task, score, oof, results, members, config,
@@ -274,7 +274,7 @@ def _score(task: Task, folds: Folds, selection: Selection, seed: int) -> CVScore
 
 def _estimate(task: Task, score: CVScore, oof: np.ndarray, results: dict[str, TuneResult],
               members: list[tuple[float, Kept]], config: RunConfig,
-              test_members: Predictions | None = None) -> Estimate:
+              test_members: Weighted | None = None) -> Estimate:
     """The ensemble's delivered estimate: its honest CV score plus the gain of delivering.
     Where the spread on the test rows applies (``estimate.spread_applies``), that gain is
     the delivered models' spread there less the spread the honest score already has, its
@@ -282,13 +282,9 @@ def _estimate(task: Task, score: CVScore, oof: np.ndarray, results: dict[str, Tu
     (the first one, see ``member_config``), weighted by their members' weights where several
     did; members predict with fold-model averages as their backends' delivered predictors
     do, so one backend's gain stands for the others'."""
-    size, share = n_test(task, config), config.evaluation.public_share
     if test_members is not None and spread_applies(task):
-        gain = averaging_gain(task.metric.name, score.mean, test_members,
-                              baseline=_oof_spread(task, members))
-        return with_interval(task, score, oof, gain, 0,
-                             spread_basis(len(test_members), test_members[0][1]), size,
-                             share, config.seed)
+        return spread_estimate(task, score, oof, test_members, config,
+                               baseline=_oof_spread(task, members))
     found = {m: r.score.delivered for m, r in results.items()
              if r.score.delivered is not None and r.score.delivered.folds_checked}
     weight = {m: sum(w for w, k in members if k.model == m) for m in found}
@@ -303,15 +299,16 @@ def _estimate(task: Task, score: CVScore, oof: np.ndarray, results: dict[str, Tu
              + (" by member weight" if len(found) > 1 else "")
              if share > 0 else "not measured: no backend measured its delivery gain")
     return with_interval(task, score, oof, gain, sum(e.folds_checked for e in found.values()),
-                         basis, size, share, config.seed, step=step)
+                         basis, n_test(task, config), config.evaluation.public_share,
+                         config.seed, step=step)
 
 
 def _oof_spread(task: Task, members: list[tuple[float, Kept]]) -> float:
     """The mean spread of the members' OOF predictions around their weighted blend, on the
     rows every member predicted."""
-    preds = [k.oof.reshape(len(k.oof), -1) for _, k in members]
-    rows = ~np.isnan(np.hstack(preds)).any(axis=1)
-    return float(np.mean(row_spread(task.metric.name, [(w, k.oof[rows]) for w, k in members])))
+    rows = ~np.isnan(np.hstack([k.oof.reshape(len(k.oof), -1) for _, k in members])).any(axis=1)
+    blended = Weighted([k.oof[rows] for _, k in members], np.array([w for w, _ in members]))
+    return float(np.mean(row_spread(task.metric.name, blended)))
 
 
 def _manifest(best: Manifest, results: dict[str, TuneResult], selection: Selection,

@@ -44,7 +44,7 @@ import numpy as np
 
 from boosttune.backends.base import Backend
 from boosttune.config import RunConfig
-from boosttune.core.ambiguity import Predictions, averaging_gain, supports
+from boosttune.core.ambiguity import Weighted, averaging_gain, supports
 from boosttune.core.errors import BoostTuneError
 from boosttune.core.folds import make_folds
 from boosttune.core.results import CVScore, Estimate, FoldFit, SeedAverage
@@ -68,7 +68,7 @@ RESERVED_CHECKS = 2  # outer parts whose replica the search leaves time for
 
 def estimate(prepared: Prepared, final: SeedAverage, params: dict[str, Any], refit: str,
              seconds: float | None, selection: tuple[float, float] = (0.0, 0.0),
-             test_members: Predictions | None = None) -> Estimate | None:
+             test_members: Weighted | None = None) -> Estimate | None:
     """The delivered predictor's estimate, with its interval for the run's test size; None
     when ``Evaluation.delivered`` is 0. ``selection``: the chosen trial's selection optimism
     and its SE (``statistics.selection_optimism``), added to the estimate; ``test_members``:
@@ -77,16 +77,13 @@ def estimate(prepared: Prepared, final: SeedAverage, params: dict[str, Any], ref
     wanted = config.evaluation.delivered
     if wanted == 0:
         return None
-    size, share = n_test(task, config), config.evaluation.public_share
     if test_members is not None and spread_applies(task):
-        gain = averaging_gain(task.metric.name, final.score.mean, test_members)
-        return with_interval(task, final.score, final.oof, gain, 0,
-                             spread_basis(len(test_members), test_members[0][1]), size,
-                             share, config.seed, selection=selection)
+        return spread_estimate(task, final.score, final.oof, test_members, config,
+                               selection=selection)
     gains, steps, basis = delivery_gains(prepared, final, params, refit,
                                          config.finalize.low_rate, wanted, seconds)
     return with_interval(task, final.score, final.oof, gain_of(gains), len(gains), basis,
-                         size, share, config.seed,
+                         n_test(task, config), config.evaluation.public_share, config.seed,
                          step=float(np.mean(steps)) if steps else 0.0, selection=selection)
 
 
@@ -96,9 +93,17 @@ def spread_applies(task: Task) -> bool:
     return task.X_test is not None and supports(task.metric.name)
 
 
-def spread_basis(n_models: int, pred: np.ndarray) -> str:
-    return (f"the spread of the {n_models} delivered models on the {len(pred)} test rows "
-            "(no labels needed; each model counted as good as one fold model)")
+def spread_estimate(task: Task, score: CVScore, oof: np.ndarray, test_members: Weighted,
+                    config: RunConfig, baseline: float = 0.0,
+                    selection: tuple[float, float] = (0.0, 0.0)) -> Estimate:
+    """The estimate whose gain is the delivered models' spread on the test rows, less the
+    ``baseline`` spread that ``score`` already has (``ambiguity.averaging_gain``)."""
+    gain = averaging_gain(task.metric.name, score.mean, test_members, baseline)
+    basis = (f"the spread of the {len(test_members.preds)} delivered models on the "
+             f"{len(test_members.preds[0])} test rows (no labels needed; each model counted "
+             "as good as one fold model)")
+    return with_interval(task, score, oof, gain, 0, basis, n_test(task, config),
+                         config.evaluation.public_share, config.seed, selection=selection)
 
 
 def fold_estimate(prepared: Prepared, score: CVScore, fit: FoldFit, rows: np.ndarray,

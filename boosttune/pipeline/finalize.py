@@ -15,7 +15,6 @@ from optuna.trial import TrialState
 from scipy import stats
 
 from boosttune.backends.base import Backend
-from boosttune.core.ambiguity import weighted_mean
 from boosttune.core.errors import BudgetWarning
 from boosttune.core.folds import Folds, make_folds
 from boosttune.core.metrics import Direction
@@ -90,7 +89,7 @@ def finalize(searched: Searched, timing: Timing, nested: NestedReport | None) ->
         delivered_estimate = estimate(prepared, final, chosen.params, delivered.refit, seconds,
                                       _selection(study, chosen.trial, folds), test_members)
     final = replace(final, score=replace(final.score, delivered=delivered_estimate))
-    test_pred = None if test_members is None else weighted_mean(test_members)
+    test_pred = None if test_members is None else test_members.mean()
     timing.stages["finalize"] = time.perf_counter() - started
     timing.native_seconds = searched.objective.native_seconds + sum(  # trials' copies too
         {id(b): b.native_seconds for b in backends if b is not backend}.values())
