@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pandas as pd
 import pytest
@@ -20,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 import boosttune as bt
 from boosttune.core.errors import BoostTuneError
 from boosttune.core.manifest import Manifest
-from boosttune.search.storage import PARAMS_KEY, WORKER_KEY
+from boosttune.search.storage import PARAMS_KEY, SURPLUS_KEY, WORKER_KEY
 from tests.conftest import FAST
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,6 +149,27 @@ def test_kill_9_mid_study_resumes_losing_at_most_the_trial_in_flight(tmp_path: P
     assert manifest.search["n_complete"] + manifest.search["n_pruned"] == 30
 
 
+def test_a_trial_begun_past_n_trials_by_a_racing_worker_trains_nothing(
+        breast_cancer: pd.DataFrame) -> None:
+    from boosttune.config import build_config
+    from boosttune.pipeline.prepare import prepare
+    from boosttune.search.budget import Budget
+    from boosttune.search.objective import Objective, SurplusTrial, run_search
+
+    prepared = prepare(breast_cancer, "target", None, build_config(**FAST), 0.0)
+    objective = Objective(prepared.backend, prepared.space, 0, Budget(None, 0.0))
+    study = optuna.create_study(direction="maximize")
+    run_search(study, objective, 2, progress=False)
+    assert objective.n_run == 2
+    # two workers each see one trial left of 3 and begin one at the same moment
+    first, second = study.ask(), study.ask()
+    with pytest.raises(SurplusTrial, match="holds its 3 trials"):
+        objective.n_trials = 3
+        objective(second)
+    assert second.user_attrs[SURPLUS_KEY] and objective.n_run == 2  # trained nothing
+    assert np.isfinite(objective(first)) and objective.n_run == 3
+
+
 def test_two_workers_share_one_postgresql_study(postgres_url: str, tmp_path: Path) -> None:
     # 30 trials, as the SQLite test: with 12 the main process ran them all before the helper
     # worker had started on a busy machine (seen once in a full run)
@@ -155,7 +177,11 @@ def test_two_workers_share_one_postgresql_study(postgres_url: str, tmp_path: Pat
                    postgres_url, "--study", "pg-two", out=tmp_path / "runs")
     assert ran.returncode == 0, ran.stderr
     assert "this worker ran" in ran.stdout
-    trials = _trials(postgres_url, "pg-two-lightgbm")
+    study_trials = _trials(postgres_url, "pg-two-lightgbm")
+    # both workers may begin a trial when one is left: the later one ends untrained
+    surplus = [t for t in study_trials if t.user_attrs.get(SURPLUS_KEY)]
+    assert all(t.state == TrialState.FAIL and not t.params for t in surplus)
+    trials = [t for t in study_trials if t not in surplus]
     assert sorted(t.number for t in trials) == list(range(30))  # none lost, none duplicated
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
     pids = {t.user_attrs[WORKER_KEY]["pid"] for t in trials}

@@ -22,7 +22,7 @@ from boosttune.core.predictions import add_predictions, pred_columns
 from boosttune.core.results import SeedAverage
 from boosttune.core.task import Task
 from boosttune.pipeline.search import Searched
-from boosttune.search.storage import redacted, storage_url
+from boosttune.search.storage import SURPLUS_KEY, redacted, storage_url
 
 LIBRARIES = ("lightgbm", "xgboost", "optuna", "scikit-learn", "pandas", "numpy")
 
@@ -80,6 +80,9 @@ def trials_frame(searched: Searched) -> pd.DataFrame:
             attrs=("number", "value", "state", "duration", "params", "user_attrs"))
         if "state" in frame:  # promoted configurations the budget left no time to run
             frame = frame[frame["state"] != "WAITING"]
+        surplus = [t.number for t in study.trials if t.user_attrs.get(SURPLUS_KEY)]
+        if surplus:
+            frame = frame[~frame["number"].isin(surplus)].drop(columns=f"user_attrs_{SURPLUS_KEY}")
         if "duration" in frame:  # None for a trial still running when the search ended
             frame["duration"] = pd.to_timedelta(frame["duration"]).dt.total_seconds()
         frames.append(frame.assign(fidelity=share))
@@ -100,7 +103,7 @@ def build_manifest(searched: Searched, final: SeedAverage, params_used: dict[str
                    ) -> Manifest:
     prepared, config, study = searched.prepared, searched.config, searched.study
     task, folds, objective = prepared.task, prepared.folds, searched.objective
-    states = [t.state for t in study.trials]
+    states = [t.state for t in study.trials if not t.user_attrs.get(SURPLUS_KEY)]
     wall = time.perf_counter() - timing.started
     return Manifest(
         boosttune=__version__,

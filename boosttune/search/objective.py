@@ -27,7 +27,7 @@ from boosttune.io.progress import progress_bar
 from boosttune.search.budget import Budget
 from boosttune.search.crossval import cross_validate
 from boosttune.search.pool import TrialPool
-from boosttune.search.storage import PARAMS_KEY, mark_worker, n_counted
+from boosttune.search.storage import PARAMS_KEY, SURPLUS_KEY, is_surplus, mark_worker, n_counted
 
 REJECTED_KEY = "rejected_by_library"  # a failed trial's reason, in its user attrs
 SHORTENED_KEY = "shortened"  # a first trial whose folds ended before their best round
@@ -36,6 +36,10 @@ ALLOTTED_KEY = "ended_at_allotted_time"  # a lower rung's trial whose folds did
 
 class ParamsRejected(Exception):
     """A trial whose params the library refused: the trial fails, the search goes on."""
+
+
+class SurplusTrial(Exception):
+    """A trial begun once the study held its n_trials (see ``is_surplus``): it fails, untrained."""
 
 
 @dataclass
@@ -55,6 +59,7 @@ class Objective:
     cut_first: bool = False  # the study's first trial may be cut too (a lower rung has one)
     first_share: float = 1.0  # of the search's time, the most its first trial may take
     fold_seconds: float | None = None  # a lower rung's: each fold's time (Budget.allotted_stop)
+    n_trials: int | None = None  # the study's trial count, set by run_search
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _free: list[Backend] = field(default_factory=list, repr=False)  # backends no trial uses
     _copies: list[Backend] = field(default_factory=list, repr=False)
@@ -68,6 +73,10 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         mark_worker(trial)  # first: a trial killed before its mark is failed by its age
+        if self.n_trials is not None and is_surplus(trial, self.n_trials):
+            trial.set_user_attr(SURPLUS_KEY, True)
+            raise SurplusTrial(f"the study holds its {self.n_trials} trials: another worker "
+                               "began the last one at the same time; this one trained nothing")
         params = {**self.space.fixed, **self.space.suggest(trial)}
         trial.set_user_attr(PARAMS_KEY, params)  # any worker rebuilds the params from the study
         self.n_run += 1
@@ -238,6 +247,9 @@ def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
         return n_trials is not None and n_counted(study) >= n_trials
 
     def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.user_attrs.get(SURPLUS_KEY):
+            study.stop()
+            return
         bar.update(1)
         if _has_complete(study):
             bar.set_postfix(best=f"{study.best_value:.5f}", refresh=False)
@@ -257,8 +269,9 @@ def run_search(study: optuna.Study, objective: Objective, n_trials: int | None,
         # on a GPU, collect each trial's boosters at once: that frees their device memory
         study.optimize(objective, n_trials=1 if first_only else left, n_jobs=n_jobs,
                        callbacks=[after_trial], gc_after_trial=objective.device.is_gpu,
-                       catch=(ParamsRejected,))
+                       catch=(ParamsRejected, SurplusTrial))
 
+    objective.n_trials = n_trials
     previous = _catch_interrupt(objective.budget)
     settings = objective.backend.settings
     threads = settings.n_threads

@@ -30,6 +30,7 @@ IDENTITY_KEY = "boosttune_identity"
 WORKER_KEY = "boosttune_worker"
 PARAMS_KEY = "boosttune_params"  # a trial's full params, fixed ones included
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
+SURPLUS_KEY = "surplus"  # a trial begun past n_trials (workers asking at once): ran nothing
 SCHEMA_RACE_TRIES = 5  # opening a fresh storage while another process creates its schema
 
 
@@ -132,6 +133,14 @@ def n_counted(study: optuna.Study, running: bool = True) -> int:
     """Trials that count toward n_trials: finished ones, and those running now."""
     states = (*COUNTED, TrialState.RUNNING) if running else COUNTED
     return len(study.get_trials(deepcopy=False, states=states))
+
+
+def is_surplus(trial: optuna.Trial, n_trials: int) -> bool:
+    """Whether the trials numbered before this one already make ``n_trials``. Two workers that
+    each see one trial left can both begin one; the storage numbers trials in order, so the
+    later of them finds it is past the count and ends without training."""
+    before = trial.study.get_trials(deepcopy=False, states=(*COUNTED, TrialState.RUNNING))
+    return sum(t.number < trial.number for t in before) >= n_trials
 
 
 def wait_for_running(study: optuna.Study, poll: float = 1.0) -> None:
